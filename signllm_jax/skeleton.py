@@ -5,6 +5,8 @@ then 21 right-hand points, each hand in OpenPose hand order (wrist, thumb 1-4,
 index 1-4, middle 1-4, ring 1-4, pinky 1-4).
 """
 
+import numpy as np
+
 NUM_BODY = 8
 NUM_HAND = 21
 NUM_JOINTS = NUM_BODY + 2 * NUM_HAND  # 50
@@ -72,3 +74,14 @@ def _bone_class(parent: int, child: int) -> str:
 BONE_CLASSES = tuple(sorted({_bone_class(p, c) for p, c in BONES}))
 BONE_CLASS_OF_BONE = tuple(BONE_CLASSES.index(_bone_class(p, c))
                            for p, c in BONES)
+
+
+def check_pose(pose, where: str) -> np.ndarray:
+  """A float32 [T, 50, 3] array with T > 0, or a ValueError naming `where`."""
+  pose = np.asarray(pose, np.float32)
+  if pose.ndim != 3 or pose.shape[1:] != (NUM_JOINTS, 3):
+    raise ValueError(f"{where}: pose must be [T, {NUM_JOINTS}, 3], "
+                     f"got {pose.shape}")
+  if pose.shape[0] == 0:
+    raise ValueError(f"{where}: pose has no frames")
+  return pose

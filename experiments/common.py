@@ -1,0 +1,63 @@
+"""Helpers shared by experiment files: `key=value,flag` args (big_vision)."""
+
+from typing import Any
+
+
+def parse_arg(arg: str | None, **defaults: Any) -> dict[str, Any]:
+  """'smoke' / 'variant=base-40m,langs=ASL' -> typed dict over `defaults`.
+
+  A bare word sets the boolean of that name to True, or, if a default named
+  `variant` exists and the word is not a known flag, selects that variant.
+  """
+  out = dict(defaults)
+  if not arg:
+    return out
+  for part in arg.split(","):
+    part = part.strip()
+    if not part:
+      continue
+    key, sep, value = part.partition("=")
+    if not sep:
+      if key in out and isinstance(out[key], bool):
+        out[key] = True
+        continue
+      if "variant" in out:
+        out["variant"] = key
+        continue
+      raise ValueError(f"unknown flag {key!r} in config arg {arg!r}")
+    if key not in out:
+      raise ValueError(f"unknown key {key!r} in config arg {arg!r}; "
+                       f"known: {sorted(out)}")
+    current = out[key]
+    if isinstance(current, bool):
+      out[key] = value.lower() in ("1", "true", "yes")
+    elif isinstance(current, int):
+      out[key] = int(value)
+    elif isinstance(current, float):
+      out[key] = float(value)
+    else:
+      out[key] = value
+  return out
+
+
+def apply_smoke(cfg) -> None:
+  """Shrinks every size so a run takes seconds on 2 CPU cores (tests)."""
+  cfg.model.variant = "smoke"
+  cfg.data.config = "tiny"
+  cfg.data.batch_size = 8
+  cfg.data.max_frames = 64
+  cfg.data.frame_buckets = (64,)
+  cfg.data.max_text_len = 24
+  cfg.data.max_prompt_len = 48
+  cfg.data.max_gloss_len = 32
+  cfg.train.steps = 6
+  cfg.train.log_every = 2
+  cfg.train.eval_every = 6
+  cfg.train.eval_batches = 2
+  cfg.train.ckpt_every = 3
+  cfg.train.async_checkpointing = False
+  cfg.train.progress = False
+  cfg.generate.max_frames = 64
+  cfg.generate.max_gloss_len = 32
+  cfg.rl.replay_capacity = 32
+  cfg.rl.min_replay_size = 8
