@@ -6,43 +6,34 @@ batch 8, MSE loss, 2+2 layers; the rest is documented where it is decided.
 
 import ml_collections
 
+from signllm_jax import rl
+from signllm_jax.data import pipeline
+from signllm_jax.data import tokenizer
+from signllm_jax.model import variants
+
+_VARIANT_SIZE_FIELDS = ("num_encoder_layers", "num_decoder_layers",
+                        "gloss_encoder_layers", "gloss_decoder_layers",
+                        "d_model", "num_heads", "d_ff")
+
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   del arg
   cfg = ml_collections.ConfigDict()
   cfg.seed = 0
 
-  # Data: raw -> TFDS (array_record) -> grain -> sharded global batch.
-  cfg.data = ml_collections.ConfigDict(dict(
-      name="synth_sign",          # TFDS builder: synth_sign | prompt2sign
-      config="tiny",              # builder config (size or language)
-      data_dir="",                # "" = $TFDS_DATA_DIR or ~/tensorflow_datasets
-      langs="all",                # "all" or "ASL,GSL"
-      batch_size=8,               # global batch (PT: 8)
-      max_frames=256,             # longest sequence kept; longer ones truncated
-      frame_buckets=(64, 128, 256),  # static padded lengths: one compile each
-      max_text_len=48,
-      max_prompt_len=96,
-      max_gloss_len=64,
-      language_homogeneous=True,  # MLSF needs one language per batch
-      shuffle_seed=0,
-      worker_count=0,             # grain worker processes
-      prefetch=2,
-  ))
+  # Data: raw -> TFDS (array_record) -> grain -> sharded global batch. The
+  # fields and their meaning: signllm_jax/data/pipeline.py.
+  cfg.data = pipeline.default_data_config()
 
-  cfg.model = ml_collections.ConfigDict(dict(
-      variant="smoke",            # smoke | pt-base | base-40m | large-120m | super-1b
-      mode="mlsf",                # mlsf | p2lg
-      shared_multilingual=False,  # mlsf only: one model + language embedding
-      p2lg_stage="joint",         # joint | gloss | pose
-      gloss_loss_weight=1.0,
-      future_prediction=1,        # PT option: predict k frames ahead
-      input_noise_std=0.0,        # PT option: Gaussian noise on decoder input
-      counter_only_input=False,   # PT option: decoder sees only the counter
-      dropout=0.0,                # PT base: 0
-      compute_dtype="float32",    # float32 | bfloat16
-      loss="mse",                 # mse | l1
-  ))
+  # Model: every field of signllm_jax/model/variants.py; the size fields are
+  # None = taken from the named variant, so one override changes the size.
+  cfg.model = variants.model_config("smoke")
+  for size_field in _VARIANT_SIZE_FIELDS:
+    cfg.model[size_field] = ml_collections.config_dict.placeholder(int)
+  cfg.model.variant = "smoke"
+  # One SentencePiece vocabulary for text, prompts and LangGloss.
+  cfg.model.bos_id = tokenizer.BOS_ID
+  cfg.model.eos_id = tokenizer.EOS_ID
 
   cfg.optim = ml_collections.ConfigDict(dict(
       name="adam", lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0,
@@ -78,17 +69,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       ],
   ))
 
-  cfg.rl = ml_collections.ConfigDict(dict(
-      mode="mse",                 # mse | rl | rl_plc
-      eta=1.0,
-      priority_fn="exp",          # exp | inv_mse | rank
-      skip_rule="batch_quantile",  # batch_quantile | normalised | none
-      skip_threshold=0.5,
-      replay_capacity=1024,
-      replay_fraction=0.25,
-      is_beta=-1.0,               # < 0: no importance-sampling correction
-      min_replay_size=64,
-  ))
+  # RL loss and Priority Learning Channel: signllm_jax/rl/__init__.py.
+  cfg.rl = rl.default_rl_config()
 
   cfg.generate = ml_collections.ConfigDict(dict(
       max_frames=256,

@@ -35,23 +35,82 @@ def _group_select(new_state, old_state, group_mask, lang):
   return jax.tree.map(select, new_state, old_state, group_mask)
 
 
+def _pad_time(batch, item_spec):
+  """Pads each [B, T, ...] array up to the replay's fixed T (max_frames)."""
+  out = {}
+  for k, v in batch.items():
+    target = item_spec[k].shape
+    if v.ndim >= 2 and v.shape[1] != target[0]:
+      pad = [(0, 0)] * v.ndim
+      pad[1] = (0, target[0] - v.shape[1])
+      v = jnp.pad(v, pad)
+    out[k] = v
+  return out
+
+
+def replay_item_spec(batch, *, max_frames: int) -> dict:
+  """Per-row shapes the replay stores: frame arrays at max_frames."""
+  spec = {}
+  for k, v in batch.items():
+    shape = tuple(v.shape)
+    if k in ("pose", "pose_mask"):
+      shape = (shape[0], max_frames) + shape[2:]
+    spec[k] = jax.ShapeDtypeStruct(shape, v.dtype)
+  return spec
+
+
 def make_train_step(graphdef, *, model_cfg, rl_cfg, group_mask=None,
-                    plateau: bool = False) -> Callable:
-  """Returns train_step(state, rl_state, batch) -> (state, rl_state, metrics)."""
+                    plateau: bool = False, mesh=None,
+                    seed: int = 0) -> Callable:
+  """Returns train_step(state, rl_state, batch) -> (state, rl_state, metrics).
+
+  rl.mode "rl_plc" appends replayed rows (same language as the batch) to the
+  fresh ones, then stores the fresh rows and refreshes the replayed rows'
+  priorities, all inside this one compiled step.
+  """
+  use_replay = rl_cfg.mode == "rl_plc"
 
   def train_step(state, rl_state, batch):
     model, optimizer = nnx.merge(graphdef, state)
+    b_fresh = batch["example_mask"].shape[0]
+    sample = None
+    inputs = batch
+    is_weights_B = None
+    if use_replay:
+      item_spec = jax.tree.map(lambda x: x, rl_state.replay.items)
+      fresh = _pad_time(batch, {k: jax.ShapeDtypeStruct(v.shape[1:], v.dtype)
+                                for k, v in item_spec.items()})
+      num = rl.replay_batch_size(b_fresh, rl_cfg, rl.num_shards(mesh))
+      key = jax.random.fold_in(jax.random.key(seed),
+                               optimizer.step[...].astype(jnp.uint32))
+      sample = rl.replay_sample(rl_state, key, rl_cfg, num=num,
+                                lang=batch["lang"][0], mesh=mesh)
+      replayed = dict(sample.items)
+      replayed["example_mask"] = sample.valid & replayed["example_mask"]
+      inputs = {k: jnp.concatenate([fresh[k], replayed[k]], 0) for k in fresh}
+      is_weights_B = jnp.concatenate(
+          [jnp.ones((b_fresh,), jnp.float32),
+           sample.is_weights.astype(jnp.float32)], 0)
 
     def loss_fn(model):
-      out = model(batch, train=True)
-      _, aux = losses.total_loss(out, batch, model_cfg)
+      out = model(inputs, train=True)
+      _, aux = losses.total_loss(out, inputs, model_cfg)
       loss, rl_metrics, new_rl_state = rl.objective(
           aux["per_example_loss"], aux["per_example_mse"], rl_cfg,
-          example_mask_B=batch["example_mask"], rl_state=rl_state)
+          example_mask_B=inputs["example_mask"], rl_state=rl_state,
+          is_weights_B=is_weights_B)
       return loss, (aux, rl_metrics, new_rl_state)
 
     (loss, (aux, rl_metrics, new_rl_state)), grads = nnx.value_and_grad(
         loss_fn, has_aux=True)(model)
+    if use_replay:
+      mse_B = aux["per_example_mse"]
+      new_rl_state = rl.replay_record(
+          new_rl_state, rl_cfg, fresh_B=fresh, fresh_mse_B=mse_B[:b_fresh],
+          fresh_mask_B=batch["example_mask"], sample=sample,
+          replay_mse_R=mse_B[b_fresh:], mesh=mesh)
+      rl_metrics = dict(rl_metrics)
+      rl_metrics["rl/replayed"] = jnp.sum(sample.valid.astype(jnp.int32))
     grad_norm = optax.global_norm(grads)
     if plateau:
       optimizer.update(model, grads, value=loss)

@@ -57,10 +57,13 @@ def build_setup(cfg, *, total_steps: int | None = None,
   mesh = sharding.make_mesh(cfg.mesh)
   rules = sharding.logical_rules(cfg.mesh)
   data_dir = cfg.data.data_dir or None
-  tokenizer = datasets.load_tokenizer(cfg.data.name, cfg.data.config,
-                                      data_dir=data_dir)
-  stats = datasets.load_stats(cfg.data.name, cfg.data.config,
-                              data_dir=data_dir)
+  try:
+    tokenizer = datasets.load_tokenizer(cfg.data.name, cfg.data.config,
+                                        data_dir=data_dir)
+    stats = datasets.load_stats(cfg.data.name, cfg.data.config,
+                                data_dir=data_dir)
+  except FileNotFoundError as e:
+    raise TrainingError(str(e)) from None
   langs = languages.parse_langs(cfg.data.langs)
   num_langs = languages.NUM_LANGS
   tx = optim.make_optimizer(cfg.optim, total_steps or cfg.train.steps)
@@ -129,11 +132,16 @@ def train_and_evaluate(cfg, workdir: str | pathlib.Path) -> dict:
   mesh, graphdef = setup.mesh, setup.graphdef
   state = setup.state
 
-  train_iter = pipeline.make_train_iterator(
-      cfg.data, mesh=mesh, tokenizer=setup.tokenizer, stats=setup.stats,
-      seed=cfg.seed)
-  rl_state = rl.init_state(cfg.rl, example_batch=train_iter.element_spec(),
-                           mesh=mesh)
+  train_iter = pipeline.make_train_iterator(cfg.data, mesh=mesh,
+                                            seed=cfg.seed)
+  example_batch = None
+  if cfg.rl.mode == "rl_plc":
+    # The replay stores rows at max_frames; peek one batch for the shapes.
+    fresh_state = train_iter.get_state()
+    example_batch = steps.replay_item_spec(next(train_iter),
+                                           max_frames=cfg.data.max_frames)
+    train_iter.set_state(fresh_state)
+  rl_state = rl.init_state(cfg.rl, example_batch=example_batch, mesh=mesh)
 
   mngr = checkpoint.make_manager(workdir / "checkpoints",
                                  max_to_keep=cfg.train.max_to_keep,
@@ -158,7 +166,8 @@ def train_and_evaluate(cfg, workdir: str | pathlib.Path) -> dict:
   train_step = jax.jit(
       steps.make_train_step(graphdef, model_cfg=cfg.model, rl_cfg=cfg.rl,
                             group_mask=group_mask,
-                            plateau=cfg.optim.schedule == "plateau"),
+                            plateau=cfg.optim.schedule == "plateau",
+                            mesh=mesh, seed=cfg.seed),
       donate_argnums=(0, 1))
   eval_step = jax.jit(steps.make_eval_step(graphdef, model_cfg=cfg.model))
   lr_fn = optim.learning_rate_schedule(cfg.optim, cfg.train.steps)
@@ -239,8 +248,7 @@ def train_and_evaluate(cfg, workdir: str | pathlib.Path) -> dict:
 def _validate(cfg, setup, state, eval_step, writer, step) -> dict:
   totals = {"loss_sum": 0.0, "mse_sum": 0.0, "count": 0.0}
   for i, batch in enumerate(pipeline.make_eval_batches(
-      cfg.data, "dev", mesh=setup.mesh, tokenizer=setup.tokenizer,
-      stats=setup.stats)):
+      cfg.data, mesh=setup.mesh, split=cfg.data.eval_split)):
     if cfg.train.eval_batches > 0 and i >= cfg.train.eval_batches:
       break
     out = jax.device_get(eval_step(state, batch))

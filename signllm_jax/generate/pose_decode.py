@@ -1,0 +1,139 @@
+"""Autoregressive pose generation: one compiled XLA program per setting.
+
+`generate_pose` runs a `lax.while_loop` over frames for the whole batch with
+preallocated key/value caches [B, max_len, H, Dh] (cross-attention keys and
+values of the source are computed once). Works for every model of
+signllm_jax.model through `model.pose_branch(batch)`: MLSF selects the group
+of batch["lang"][0]; the shared and Prompt2LangGloss stage-2 models use their
+one encoder-decoder (for P2LG put decoded LangGloss tokens in
+batch["lang_gloss"] / batch["lang_gloss_mask"]).
+
+Timing modes (`length_mode`, reported back as out["timing"]):
+  "counter"  the model's own timing: a sequence stops at the first frame
+             whose predicted counter >= stop_threshold (default
+             1 - 0.5 / max_len: the internal counter of a T-frame clip is
+             (i+1)/T, so only a last frame reaches it for any T <= max_len);
+             that frame is kept. Sequences that never stop get max_len.
+  "oracle"   PT's released decoder: the predicted counter is overwritten by
+             the ground truth counter of batch["pose"] (also fed back), and
+             each sequence runs for its ground-truth batch["length"]. DTW
+             numbers from it assume known timing: report them as such.
+Frames after a sequence's end are zero. `use_cache=False` is the full
+re-compute decoder (no cache: every step re-runs the decoder over the whole
+[B, max_len] input buffer under the causal mask), the cost model of the
+PyTorch reference, kept for benchmarks; both give the same frames.
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from signllm_jax.model import pose_decoder
+
+
+def default_threshold(max_len: int) -> float:
+  return 1.0 - 0.5 / max_len
+
+
+def generate_pose(model, batch, *, max_len: int, length_mode: str = "counter",
+                  stop_threshold: float | None = None,
+                  use_cache: bool = True):
+  """Generates poses for a batch.
+
+  Args:
+    model: a model from signllm_jax.model.build_model (eval mode is implied).
+    batch: dict of arrays (source tokens as the model needs; "lang";
+      "pose" and "length" for the oracle mode).
+    max_len: frames generated at most (static; the cache length).
+    length_mode: "counter" or "oracle" (module docstring).
+    stop_threshold: counter value that ends a sequence (counter mode).
+    use_cache: False = full re-compute decoder (benchmark twin of PT).
+
+  Returns:
+    {"pose": float32 [B, max_len, F], "lengths": int32 [B],
+     "timing": "predicted" | "oracle"}.
+  """
+  if length_mode not in ("counter", "oracle"):
+    raise ValueError(f"length_mode must be counter or oracle, got "
+                     f"{length_mode!r}")
+  if length_mode == "oracle" and ("pose" not in batch or
+                                  "length" not in batch):
+    raise ValueError("oracle timing needs batch['pose'] and batch['length']")
+  threshold = (default_threshold(max_len) if stop_threshold is None
+               else float(stop_threshold))
+  graphdef, state = nnx.split(model)
+  arrays = {k: v for k, v in batch.items() if hasattr(v, "shape")}
+  pose, lengths = _generate(graphdef, state, arrays, max_len=max_len,
+                            oracle=length_mode == "oracle",
+                            threshold=threshold, use_cache=use_cache)
+  return {"pose": pose, "lengths": lengths,
+          "timing": "oracle" if length_mode == "oracle" else "predicted"}
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "max_len", "oracle",
+                                              "threshold", "use_cache"))
+def _generate(graphdef, state, batch, *, max_len, oracle, threshold,
+              use_cache):
+  model = nnx.merge(graphdef, state)
+  encdec, tokens_BxL, mask_BxL, lang_B = model.pose_branch(batch)
+  enc_BxLxD = encdec.encode(tokens_BxL, mask_BxL, lang_B)
+  dec = encdec.decoder
+  b, f = tokens_BxL.shape[0], dec.frame_dim
+  if oracle:
+    gt_counter_BxT = _fit(batch["pose"][..., -1], max_len)
+    gt_len_B = jnp.minimum(batch["length"].astype(jnp.int32), max_len)
+
+  def step(t, prev_Bx1xF, cache, inputs_BxTxF):
+    if use_cache:
+      out, cache = encdec.decode(prev_Bx1xF, enc_BxLxD, mask_BxL, lang_B,
+                                 train=False, cache=cache, cache_index=t)
+      frame_BxF = out[:, 0, :f]
+    else:
+      inputs_BxTxF = jax.lax.dynamic_update_slice(
+          inputs_BxTxF, prev_Bx1xF, (0, t, 0))
+      out, _ = encdec.decode(inputs_BxTxF, enc_BxLxD, mask_BxL, lang_B,
+                             train=False)
+      frame_BxF = jax.lax.dynamic_index_in_dim(out, t, 1, False)[:, :f]
+    return frame_BxF, cache, inputs_BxTxF
+
+  def body(carry):
+    t, prev_Bx1xF, cache, inputs, frames_BxTxF, done_B, len_B = carry
+    frame_BxF, cache, inputs = step(t, prev_Bx1xF, cache, inputs)
+    if oracle:
+      frame_BxF = frame_BxF.at[:, -1].set(gt_counter_BxT[:, t])
+      stop_B = t + 1 >= gt_len_B
+    else:
+      stop_B = frame_BxF[:, -1] >= threshold
+    frames_BxTxF = jax.lax.dynamic_update_slice(
+        frames_BxTxF, jnp.where(done_B[:, None], 0.0, frame_BxF)[:, None],
+        (0, t, 0))
+    len_B = jnp.where(~done_B & stop_B, t + 1, len_B)
+    return (t + 1, frame_BxF[:, None], cache, inputs, frames_BxTxF,
+            done_B | stop_B, len_B)
+
+  def cond(carry):
+    t, done_B = carry[0], carry[5]
+    return (t < max_len) & ~done_B.all()
+
+  cache = dec.init_cache(b, max_len, enc_BxLxD) if use_cache else None
+  inputs = None if use_cache else jnp.zeros((b, max_len, f), jnp.float32)
+  done_B = jnp.zeros((b,), bool)
+  if oracle:
+    done_B = gt_len_B <= 0
+  carry = (jnp.int32(0), pose_decoder.start_frames(b, f), cache, inputs,
+           jnp.zeros((b, max_len, f), jnp.float32), done_B,
+           jnp.full((b,), max_len, jnp.int32))
+  if oracle:
+    carry = carry[:6] + (jnp.maximum(gt_len_B, 0),)
+  carry = jax.lax.while_loop(cond, body, carry)
+  return carry[4], carry[6]
+
+
+def _fit(x_BxT, n: int):
+  """Pads or crops the time axis to n."""
+  t = x_BxT.shape[1]
+  if t >= n:
+    return x_BxT[:, :n]
+  return jnp.pad(x_BxT, ((0, 0), (0, n - t)))

@@ -1,0 +1,133 @@
+"""Pose and token losses: masked, per-example, pure functions of arrays.
+
+Reductions (the RL module's "mse" mode must reproduce pose_loss exactly):
+  per-example   L_b = sum_{t,c} m_bt * e(pred_btc, target_btc)
+                      / max(F * sum_t m_bt, 1)
+                i.e. the mean over example b's real values (all F channels of
+                its real frames, the counter channel included, as PT does);
+                e = squared error ("mse") or absolute error ("l1").
+  scalar        sum_b L_b * w_b / max(sum_b w_b, 1), w_b = example_mask_B
+                (default: the example has at least one real frame).
+Padded positions are excluded with `where`, so even NaN padding cannot leak.
+"""
+
+import jax.numpy as jnp
+import ml_collections
+import optax
+
+from signllm_jax.model import variants
+
+
+def _example_weights(mask_BxN, example_mask_B):
+  has_any_B = mask_BxN.any(axis=1)
+  if example_mask_B is None:
+    return has_any_B.astype(jnp.float32)
+  return (example_mask_B & has_any_B).astype(jnp.float32)
+
+
+def _weighted_mean(per_example_B, w_B):
+  return (per_example_B * w_B).sum() / jnp.maximum(w_B.sum(), 1.0)
+
+
+def pose_loss(pred_BxTxF, target_BxTxF, mask_BxT, *, kind: str = "mse",
+              example_mask_B=None):
+  """Masked pose regression loss.
+
+  Args:
+    pred_BxTxF: predictions.
+    target_BxTxF: targets (same shape).
+    mask_BxT: bool, True on real frames.
+    kind: "mse" or "l1".
+    example_mask_B: bool, False for padding examples (optional).
+
+  Returns:
+    (scalar loss, per-example loss [B]); reductions in the module docstring.
+  """
+  if kind == "mse":
+    err = jnp.square(pred_BxTxF.astype(jnp.float32) - target_BxTxF)
+  elif kind == "l1":
+    err = jnp.abs(pred_BxTxF.astype(jnp.float32) - target_BxTxF)
+  else:
+    raise ValueError(f"pose loss kind must be mse or l1, got {kind!r}")
+  err = jnp.where(mask_BxT[..., None], err, 0.0)
+  count_B = mask_BxT.sum(axis=1).astype(jnp.float32) * pred_BxTxF.shape[-1]
+  per_example_B = err.sum(axis=(1, 2)) / jnp.maximum(count_B, 1.0)
+  w_B = _example_weights(mask_BxT, example_mask_B)
+  return _weighted_mean(per_example_B, w_B), per_example_B
+
+
+def token_xent(logits_BxGxV, targets_BxG, mask_BxG, *, example_mask_B=None):
+  """Masked token cross-entropy: per-example mean over real target tokens.
+
+  Returns (scalar = mean over examples with a real target, per-example [B]).
+  """
+  xent_BxG = optax.softmax_cross_entropy_with_integer_labels(
+      logits_BxGxV.astype(jnp.float32), targets_BxG)
+  xent_BxG = jnp.where(mask_BxG, xent_BxG, 0.0)
+  per_example_B = xent_BxG.sum(axis=1) / jnp.maximum(
+      mask_BxG.sum(axis=1).astype(jnp.float32), 1.0)
+  w_B = _example_weights(mask_BxG, example_mask_B)
+  return _weighted_mean(per_example_B, w_B), per_example_B
+
+
+def future_targets(pose_BxTxF, mask_BxT, k: int):
+  """Targets for k-frame future prediction, flattened to [B, T*k, F].
+
+  Slot j at position t is frame t + j; slots past the sequence are masked.
+  The matching prediction layout is pred_BxTx(kF).reshape(B, T*k, F).
+  """
+  if k == 1:
+    return pose_BxTxF, mask_BxT
+  b, t, f = pose_BxTxF.shape
+  pose_pad = jnp.pad(pose_BxTxF, ((0, 0), (0, k - 1), (0, 0)))
+  mask_pad = jnp.pad(mask_BxT, ((0, 0), (0, k - 1)))
+  target_BxTxKxF = jnp.stack([pose_pad[:, j:j + t] for j in range(k)], 2)
+  mask_BxTxK = jnp.stack([mask_pad[:, j:j + t] for j in range(k)], 2)
+  return (target_BxTxKxF.reshape(b, t * k, f),
+          mask_BxTxK.reshape(b, t * k))
+
+
+def total_loss(model_out, batch, model_cfg: ml_collections.ConfigDict):
+  """The training objective of any model mode.
+
+  loss = pose_loss (if the model predicted poses)
+         + gloss_loss_weight * token_xent (if it predicted gloss logits).
+  With future prediction k > 1 the pose loss covers every existing future
+  frame (future_targets) with the same per-example reduction.
+
+  Returns:
+    (scalar loss, aux) with aux = {"pose_loss", "gloss_xent",
+    "per_example_mse" [B] (the MSE of the pose term, whatever model_cfg.loss
+    is; zeros without poses), "per_example_loss" [B] (pose + w * xent)}.
+  """
+  model_cfg = variants.resolve(model_cfg)
+  example_mask_B = batch["example_mask"]
+  b = example_mask_B.shape[0]
+  zeros_B = jnp.zeros((b,), jnp.float32)
+  loss = jnp.zeros((), jnp.float32)
+  aux = {"pose_loss": loss, "gloss_xent": loss, "per_example_mse": zeros_B}
+  per_example_loss_B = zeros_B
+  if "pose" in model_out:
+    k = model_cfg.future_prediction
+    target, mask = future_targets(batch["pose"], batch["pose_mask"], k)
+    pred = model_out["pose"].reshape(target.shape)
+    pose, per_pose_B = pose_loss(pred, target, mask, kind=model_cfg.loss,
+                                 example_mask_B=example_mask_B)
+    if model_cfg.loss == "mse":
+      per_mse_B = per_pose_B
+    else:
+      _, per_mse_B = pose_loss(pred, target, mask, kind="mse",
+                               example_mask_B=example_mask_B)
+    loss = loss + pose
+    per_example_loss_B = per_example_loss_B + per_pose_B
+    aux.update(pose_loss=pose, per_example_mse=per_mse_B)
+  if "gloss_logits" in model_out:
+    w = model_cfg.gloss_loss_weight
+    xent, per_xent_B = token_xent(
+        model_out["gloss_logits"][:, :-1], batch["lang_gloss"][:, 1:],
+        batch["lang_gloss_mask"][:, 1:], example_mask_B=example_mask_B)
+    loss = loss + w * xent
+    per_example_loss_B = per_example_loss_B + w * per_xent_B
+    aux["gloss_xent"] = xent
+  aux["per_example_loss"] = per_example_loss_B
+  return loss, aux

@@ -1,0 +1,253 @@
+"""SignLLM models: MLSF (stacked per-language groups), shared multilingual,
+and Prompt2LangGloss; `build_model` is the one entry point.
+
+Every model maps a batch dict (see docs/CONTRIBUTING_AGENTS.md) to a dict:
+  "pose":         [B, T, 151 * k] teacher-forced predictions; position t
+                  predicts batch["pose"][:, t] (and the k-1 following frames).
+  "gloss_logits": [B, G, V] (Prompt2LangGloss); position g predicts
+                  batch["lang_gloss"][:, g + 1].
+
+MLSF: the per-language encoder-decoders are created with `nnx.vmap`, so each
+parameter carries a leading "lang" axis (under the attribute `groups`). A batch
+is single-language; `lang = batch["lang"][0]` (traced) slices one group, so
+one compiled step serves every language and only that slice gets a non-zero
+gradient. Adam would still move idle groups through momentum: the trainer
+masks updates of the leaves flagged by `stacked_param_mask` (params AND
+optimizer moments) with the one-hot of `lang`.
+
+Randomness: modules hold no RNG state except the top-level `rngs`
+(stream "dropout"), drawn only in training when dropout or input noise is on.
+A jitted step must return the updated model state so masks change per step.
+"""
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+from flax import nnx
+
+from signllm_jax.model import encoder
+from signllm_jax.model import pose_decoder
+from signllm_jax.model import token_decoder
+from signllm_jax.model import layers
+from signllm_jax.model import variants
+
+GROUPS_ATTR = "groups"
+# Selects the MLSF stacked leaves in nnx.state(model) (and optimizer state).
+group_axis_filter = nnx.PathContains(GROUPS_ATTR)
+
+
+class NoiseScale(nnx.Variable):
+  """Per joint-channel multiplier of decoder input noise (not trained)."""
+
+
+class EncDec(nnx.Module):
+  """Text (or LangGloss) -> pose encoder-decoder: one language group."""
+
+  def __init__(self, cfg: ml_collections.ConfigDict, *, vocab_size: int,
+               num_langs: int, rngs: nnx.Rngs):
+    """num_langs > 0 adds a learned language embedding (shared model)."""
+    self.encoder = encoder.Encoder(
+        vocab_size=vocab_size, d_model=cfg.d_model, num_heads=cfg.num_heads,
+        d_ff=cfg.d_ff, num_layers=cfg.num_encoder_layers,
+        dropout_rate=cfg.dropout, compute_dtype=cfg.compute_dtype, rngs=rngs)
+    self.decoder = pose_decoder.PoseDecoder(
+        d_model=cfg.d_model, num_heads=cfg.num_heads, d_ff=cfg.d_ff,
+        num_layers=cfg.num_decoder_layers, dropout_rate=cfg.dropout,
+        frame_dim=cfg.frame_dim, future=cfg.future_prediction,
+        counter_only=cfg.counter_only_input, noise_std=cfg.input_noise_std,
+        compute_dtype=cfg.compute_dtype, rngs=rngs)
+    self.lang_embed = nnx.data(None)
+    if num_langs:
+      self.lang_embed = layers.param(
+          rngs, nnx.initializers.normal(0.02), (num_langs, cfg.d_model),
+          ("lang", "embed"))
+
+  def _lang_vec(self, lang_B):
+    if self.lang_embed is None or lang_B is None:
+      return None
+    return jnp.take(self.lang_embed[...], lang_B, axis=0)
+
+  def encode(self, tokens_BxL, mask_BxL, lang_B=None, *, key=None):
+    return self.encoder(tokens_BxL, mask_BxL, extra_BxD=self._lang_vec(lang_B),
+                        key=key)
+
+  def decode(self, frames_in_BxTxF, enc_BxLxD, enc_mask_BxL, lang_B=None, *,
+             train: bool, cache=None, cache_index=None, key=None,
+             noise_scale_C=None):
+    return self.decoder(frames_in_BxTxF, enc_BxLxD, enc_mask_BxL,
+                        train=train, cache=cache, cache_index=cache_index,
+                        extra_BxD=self._lang_vec(lang_B), key=key,
+                        noise_scale_C=noise_scale_C)
+
+  def __call__(self, tokens_BxL, mask_BxL, pose_BxTxF, lang_B=None, *,
+               train: bool, key=None, noise_scale_C=None):
+    """Teacher-forced predictions [B, T, 151 * k] aligned with pose_BxTxF."""
+    key = key if train else None
+    enc_BxLxD = self.encode(tokens_BxL, mask_BxL, lang_B,
+                            key=layers.fold(key, 0))
+    pred, _ = self.decode(pose_decoder.shift_right(pose_BxTxF), enc_BxLxD,
+                          mask_BxL, lang_B, train=train,
+                          key=layers.fold(key, 1), noise_scale_C=noise_scale_C)
+    return pred
+
+
+class PromptToGloss(nnx.Module):
+  """Stage 1 of Prompt2LangGloss: prompt encoder + LangGloss decoder."""
+
+  def __init__(self, cfg: ml_collections.ConfigDict, *, vocab_size: int,
+               rngs: nnx.Rngs):
+    self.encoder = encoder.Encoder(
+        vocab_size=vocab_size, d_model=cfg.d_model, num_heads=cfg.num_heads,
+        d_ff=cfg.d_ff, num_layers=cfg.gloss_encoder_layers,
+        dropout_rate=cfg.dropout, compute_dtype=cfg.compute_dtype, rngs=rngs)
+    self.decoder = token_decoder.TokenDecoder(
+        vocab_size=vocab_size, d_model=cfg.d_model, num_heads=cfg.num_heads,
+        d_ff=cfg.d_ff, num_layers=cfg.gloss_decoder_layers,
+        dropout_rate=cfg.dropout, compute_dtype=cfg.compute_dtype, rngs=rngs)
+
+  def encode(self, prompt_BxL, prompt_mask_BxL, *, key=None):
+    return self.encoder(prompt_BxL, prompt_mask_BxL, key=key)
+
+  def __call__(self, prompt_BxL, prompt_mask_BxL, gloss_in_BxG, *, key=None):
+    """Teacher-forced logits [B, G, V]; position g predicts token g + 1."""
+    enc_BxLxD = self.encode(prompt_BxL, prompt_mask_BxL,
+                            key=layers.fold(key, 0))
+    logits, _ = self.decoder(gloss_in_BxG, enc_BxLxD, prompt_mask_BxL,
+                             key=layers.fold(key, 1))
+    return logits
+
+
+class _Base(nnx.Module):
+  """Shared plumbing: config, RNG stream, input-noise scale."""
+
+  def __init__(self, cfg, rngs: nnx.Rngs):
+    self.needs_rng = bool(cfg.dropout > 0 or cfg.input_noise_std > 0)
+    self.rngs = nnx.Rngs(dropout=rngs.dropout())
+    self.noise_scale = NoiseScale(
+        jnp.ones((cfg.frame_dim - 1,), jnp.float32))
+
+  def _train_key(self, train: bool):
+    return self.rngs.dropout() if (train and self.needs_rng) else None
+
+  def pose_branch(self, batch):
+    """(encoder-decoder, source tokens, source mask, lang_B or None)."""
+    raise NotImplementedError
+
+  def _pose(self, batch, train):
+    encdec, tokens, mask, lang_B = self.pose_branch(batch)
+    return encdec(tokens, mask, batch["pose"], lang_B, train=train,
+                  key=self._train_key(train),
+                  noise_scale_C=self.noise_scale[...])
+
+
+class MLSFModel(_Base):
+  """One text->pose group per language, stacked on a leading "lang" axis."""
+
+  def __init__(self, cfg, *, vocab_size: int, num_langs: int,
+               rngs: nnx.Rngs):
+    super().__init__(cfg, rngs)
+    self.num_langs = num_langs
+
+    @nnx.vmap(in_axes=0, out_axes=0,
+              transform_metadata={nnx.PARTITION_NAME: "lang"})
+    def create(key):
+      return EncDec(cfg, vocab_size=vocab_size, num_langs=0,
+                    rngs=nnx.Rngs(key))
+
+    setattr(self, GROUPS_ATTR,
+            create(jax.random.split(rngs.params(), num_langs)))
+
+  def group(self, lang) -> EncDec:
+    """The (traced) group `lang` as a plain EncDec sharing sliced params."""
+    graphdef, state = nnx.split(getattr(self, GROUPS_ATTR))
+    return nnx.merge(graphdef, jax.tree.map(lambda x: x[lang], state))
+
+  def pose_branch(self, batch):
+    return (self.group(batch["lang"][0]), batch["text"], batch["text_mask"],
+            None)
+
+  def __call__(self, batch, *, train: bool):
+    return {"pose": self._pose(batch, train)}
+
+
+class SharedMultilingualModel(_Base):
+  """One text->pose model for all languages + a learned language embedding."""
+
+  def __init__(self, cfg, *, vocab_size: int, num_langs: int,
+               rngs: nnx.Rngs):
+    super().__init__(cfg, rngs)
+    self.encdec = EncDec(cfg, vocab_size=vocab_size, num_langs=num_langs,
+                         rngs=rngs)
+
+  def pose_branch(self, batch):
+    return self.encdec, batch["text"], batch["text_mask"], batch["lang"]
+
+  def __call__(self, batch, *, train: bool):
+    return {"pose": self._pose(batch, train)}
+
+
+class P2LGModel(_Base):
+  """Prompt -> LangGloss (stage 1) and LangGloss -> pose (stage 2)."""
+
+  def __init__(self, cfg, *, vocab_size: int, num_langs: int,
+               rngs: nnx.Rngs):
+    del num_langs  # the language tags inside the LangGloss select behaviour
+    super().__init__(cfg, rngs)
+    if cfg.p2lg_stage not in ("joint", "gloss", "pose"):
+      raise ValueError("model.p2lg_stage must be joint, gloss or pose, got "
+                       f"{cfg.p2lg_stage!r}")
+    self.stage = cfg.p2lg_stage
+    self.gloss = PromptToGloss(cfg, vocab_size=vocab_size, rngs=rngs)
+    self.pose = EncDec(cfg, vocab_size=vocab_size, num_langs=0, rngs=rngs)
+
+  def pose_branch(self, batch):
+    return self.pose, batch["lang_gloss"], batch["lang_gloss_mask"], None
+
+  def __call__(self, batch, *, train: bool):
+    out = {}
+    if self.stage in ("joint", "pose"):
+      out["pose"] = self._pose(batch, train)
+    if self.stage in ("joint", "gloss"):
+      key = self._train_key(train)
+      out["gloss_logits"] = self.gloss(batch["prompt"], batch["prompt_mask"],
+                                       batch["lang_gloss"], key=key)
+    return out
+
+
+def build_model(model_cfg: ml_collections.ConfigDict, *, vocab_size: int,
+                num_langs: int, rngs: nnx.Rngs) -> nnx.Module:
+  """Builds the model named by model_cfg.mode / shared_multilingual.
+
+  model_cfg is resolved by `variants.resolve`: the named variant's sizes and
+  defaults, overridden by whatever fields model_cfg sets. Parameters are
+  sharded eagerly (flax's default) only when a mesh is set (`jax.set_mesh`);
+  otherwise they are created unsharded and keep their logical axis names as
+  metadata for the caller to shard.
+  """
+  model_cfg = variants.resolve(model_cfg)
+  if model_cfg.mode == "mlsf":
+    cls = (SharedMultilingualModel if model_cfg.shared_multilingual
+           else MLSFModel)
+  elif model_cfg.mode == "p2lg":
+    cls = P2LGModel
+  else:
+    raise ValueError(f"model.mode must be mlsf or p2lg, got {model_cfg.mode!r}")
+  return cls(model_cfg, vocab_size=vocab_size, num_langs=num_langs, rngs=rngs)
+
+
+def stacked_param_mask(state):
+  """Pytree of bools like `state`: True on leaves with the leading lang axis.
+
+  Works on nnx.state(model) and on optimizer states that mirror the model's
+  paths (nnx.Optimizer's mu/nu), so idle groups can be kept bit-identical
+  with `jnp.where(onehot(lang), new, old)` on the flagged leaves.
+  """
+  def is_stacked(path, _):
+    return any(getattr(k, "key", getattr(k, "name", None)) == GROUPS_ATTR
+               for k in path)
+  return jax.tree_util.tree_map_with_path(is_stacked, state)
+
+
+def pose_branch(model, batch):
+  """(EncDec, source tokens, source mask, lang_B|None) used for poses."""
+  return model.pose_branch(batch)

@@ -1,0 +1,104 @@
+"""Masked pose / token losses and the total objective."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from signllm_jax import losses
+from signllm_jax.model import variants
+
+
+def _data(seed=0, b=3, t=5, f=4):
+  rng = np.random.default_rng(seed)
+  pred = rng.normal(size=(b, t, f)).astype(np.float32)
+  target = rng.normal(size=(b, t, f)).astype(np.float32)
+  mask = np.arange(t)[None] < np.array([5, 2, 3])[:, None]
+  return pred, target, mask
+
+
+@pytest.mark.parametrize("kind", ["mse", "l1"])
+def test_pose_loss_reduction_by_hand(kind):
+  pred, target, mask = _data()
+  em = np.array([True, True, False])
+  loss, per_b = losses.pose_loss(pred, target, mask, kind=kind,
+                                 example_mask_B=em)
+  err = (pred - target) ** 2 if kind == "mse" else np.abs(pred - target)
+  want_b = np.array([err[i, :mask[i].sum()].mean() for i in range(3)])
+  np.testing.assert_allclose(per_b, want_b, rtol=1e-6)
+  # sum_b L_b m_b / sum_b m_b: the RL module's "mse" mode uses this formula.
+  np.testing.assert_allclose(loss, (want_b * em).sum() / em.sum(), rtol=1e-6)
+
+
+def test_padded_frames_change_nothing_even_nan():
+  pred, target, mask = _data()
+  loss, per_b = losses.pose_loss(pred, target, mask)
+  pred2 = np.where(mask[..., None], pred, np.nan)
+  target2 = np.where(mask[..., None], target, 1e6)
+  loss2, per_b2 = losses.pose_loss(pred2, target2, mask)
+  np.testing.assert_array_equal(loss, loss2)
+  np.testing.assert_array_equal(per_b, per_b2)
+
+
+def test_empty_examples_do_not_count():
+  pred, target, mask = _data()
+  mask[2] = False
+  loss, per_b = losses.pose_loss(pred, target, mask)
+  assert per_b[2] == 0.0
+  np.testing.assert_allclose(loss, per_b[:2].mean(), rtol=1e-6)
+  with pytest.raises(ValueError, match="kind"):
+    losses.pose_loss(pred, target, mask, kind="huber")
+
+
+def test_token_xent_masks_tokens_and_matches_by_hand():
+  rng = np.random.default_rng(1)
+  logits = rng.normal(size=(2, 4, 6)).astype(np.float32)
+  targets = rng.integers(0, 6, (2, 4))
+  mask = np.array([[1, 1, 1, 0], [1, 0, 0, 0]], bool)
+  loss, per_b = losses.token_xent(logits, targets, mask)
+  logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+  nll = -np.take_along_axis(logp, targets[..., None], -1)[..., 0]
+  want = np.array([nll[0, :3].mean(), nll[1, :1].mean()])
+  np.testing.assert_allclose(per_b, want, rtol=1e-5)
+  np.testing.assert_allclose(loss, want.mean(), rtol=1e-5)
+  logits2 = np.where(mask[..., None], logits, 50.0)
+  np.testing.assert_allclose(losses.token_xent(logits2, targets, mask)[0],
+                             loss, rtol=1e-6)
+
+
+def test_future_targets_alignment():
+  pose = np.arange(2 * 4 * 1, dtype=np.float32).reshape(2, 4, 1)
+  mask = np.array([[1, 1, 1, 0], [1, 1, 1, 1]], bool)
+  target, tmask = losses.future_targets(pose, mask, 2)
+  assert target.shape == (2, 8, 1)
+  # position t, slot j -> frame t + j
+  np.testing.assert_array_equal(target[0, :, 0], [0, 1, 1, 2, 2, 3, 3, 0])
+  np.testing.assert_array_equal(tmask[0], [1, 1, 1, 1, 1, 0, 0, 0])
+  np.testing.assert_array_equal(tmask[1], [1, 1, 1, 1, 1, 1, 1, 0])
+
+
+def test_total_loss_with_future_prediction_and_l1():
+  cfg = variants.model_config("smoke")
+  cfg.future_prediction = 2
+  cfg.loss = "l1"
+  rng = np.random.default_rng(2)
+  b, t, f = 2, 5, 151
+  pose = rng.normal(size=(b, t, f)).astype(np.float32)
+  mask = np.arange(t)[None] < np.array([5, 3])[:, None]
+  pred = rng.normal(size=(b, t, 2 * f)).astype(np.float32)
+  batch = {"pose": jnp.asarray(pose), "pose_mask": jnp.asarray(mask),
+           "example_mask": jnp.array([True, True])}
+  loss, aux = losses.total_loss({"pose": pred}, batch, cfg)
+  # Slot 0 of the last real frame, and slot 1 wherever t + 1 is real.
+  err, n = np.zeros(b), np.zeros(b)
+  for i in range(b):
+    for tt in range(t):
+      for j in range(2):
+        if tt + j < t and mask[i, tt + j]:
+          err[i] += np.abs(pred[i, tt, j * f:(j + 1) * f]
+                           - pose[i, tt + j]).sum()
+          n[i] += f
+  np.testing.assert_allclose(aux["per_example_loss"], err / n, rtol=1e-5)
+  np.testing.assert_allclose(loss, (err / n).mean(), rtol=1e-5)
+  assert aux["per_example_mse"].shape == (b,)
+  assert not np.allclose(aux["per_example_mse"], aux["per_example_loss"])
+  assert float(aux["gloss_xent"]) == 0.0
