@@ -6,8 +6,8 @@ from signllm_jax import model as model_lib
 from signllm_jax.model import variants
 
 
-@pytest.mark.parametrize("name", ["pt-base", "base-40m", "large-120m",
-                                  "super-1b"])
+@pytest.mark.parametrize("name", ["cpu-2m", "pt-base", "base-40m",
+                                  "large-120m", "super-1b"])
 def test_param_count_per_group_matches_name(name):
   # Counted abstractly (nnx.eval_shape): super-1b is never allocated.
   count = model_lib.param_count_per_group(name)

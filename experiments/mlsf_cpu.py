@@ -1,0 +1,44 @@
+"""MLSF on SynthSign `small` with the CPU-sized cpu-2m variant: the model
+that must beat the mean-pose and nearest-neighbour baselines after at most 30
+minutes of training on a 2-core CPU (README, "Results").
+
+COMMAND:
+  signllm data build synth_sign --config small
+  signllm train --config experiments/mlsf_cpu.py --workdir runs/mlsf_cpu
+  signllm evaluate --workdir runs/mlsf_cpu --split test
+Args: `smoke`, `steps=N`, `size=tiny|small`, `shared` (shared multilingual
+model with a language embedding instead of one group per language).
+"""
+
+from experiments import base
+from experiments import common
+
+
+def get_config(arg=None):
+  args = common.parse_arg(arg, smoke=False, steps=5000, size="small",
+                          shared=False)
+  cfg = base.get_config()
+  cfg.model.mode = "mlsf"
+  cfg.model.variant = "cpu-2m"
+  cfg.model.shared_multilingual = args["shared"]
+  cfg.data.config = args["size"]
+  cfg.data.batch_size = 16
+  cfg.data.max_frames = 128
+  cfg.data.frame_buckets = (64, 128)
+  cfg.optim.schedule = "cosine"
+  cfg.optim.warmup_steps = 200
+  cfg.optim.final_lr_frac = 0.05
+  cfg.train.steps = args["steps"]
+  cfg.train.log_every = 50
+  cfg.train.eval_every = 500
+  cfg.train.eval_batches = 16
+  cfg.train.ckpt_every = 500
+  if args["smoke"]:
+    common.apply_smoke(cfg)
+  return cfg
+
+
+def sweep(add, arg=None):
+  del arg
+  for shared in (False, True):
+    add(**{"model.shared_multilingual": shared})
