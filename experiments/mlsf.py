@@ -25,9 +25,13 @@ def get_config(arg=None):
   else:
     cfg.model.variant = args["variant"]
   if args["variant"] == "super-1b":
-    # 1B per group: shard parameters (FSDP) and the MLP (tensor parallel).
+    # 1B per group (8B for 8 groups): shard parameters and optimizer state
+    # over every device (FSDP). The global batch must divide by the device
+    # count: 64 serves slices of up to 64 chips. For tensor parallelism set
+    # e.g. --config.mesh.fsdp=8 --config.mesh.tensor=2.
     cfg.mesh.fsdp = -1
     cfg.mesh.data = 1
+    cfg.data.batch_size = 64
     cfg.model.compute_dtype = "bfloat16"
   return cfg
 

@@ -1,11 +1,16 @@
 """XLA-compiled benchmarks: train-step and generation throughput, compile time,
-peak memory (XLA memory analysis), FLOPs (XLA cost analysis) and MFU.
+peak memory (XLA memory analysis and process RSS), FLOPs (XLA cost analysis)
+and MFU.
 
 Synthetic batches of the requested shape, so no dataset is needed; timings are
-medians after warm-up, with `block_until_ready`.
+medians after warm-up, with `block_until_ready`. The machine load (1-minute
+load average) is recorded before and after each measurement: on a shared
+machine compare only paired runs.
 """
 
 import json
+import os
+import resource
 import statistics
 import time
 from typing import Any
@@ -21,6 +26,7 @@ from signllm_jax import rl
 from signllm_jax import sharding
 from signllm_jax import skeleton
 from signllm_jax import steps
+from signllm_jax.generate import pose_decode
 from signllm_jax.model import signllm
 from signllm_jax.model import variants
 
@@ -71,35 +77,85 @@ def synthetic_batch(*, batch: int, frames: int, text_len: int, gloss_len: int,
   }
 
 
-def _timeit(fn, n: int) -> list[float]:
+def _timeit(fn, n: int, cpu: list[float] | None = None) -> list[float]:
+  """Wall seconds of n calls; appends each call's process CPU seconds to cpu.
+
+  CPU seconds (all threads) barely change when other processes compete for
+  the cores, unlike wall time: on a shared machine they are the steadier
+  figure (wall ~ cpu / cores when the program keeps every core busy).
+  """
   times = []
   for _ in range(n):
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     jax.block_until_ready(fn())
     times.append(time.perf_counter() - t0)
+    if cpu is not None:
+      cpu.append(time.process_time() - c0)
   return times
 
 
-def bench_train(cfg, *, batch: int, frames: int, steps_n: int) -> dict[str, Any]:
+def _peak_bytes(compiled) -> int | None:
+  """Live bytes of one call from XLA's memory analysis (per device)."""
+  mem = compiled.memory_analysis()
+  if mem is None:
+    return None
+  return int(getattr(mem, "temp_size_in_bytes", 0)
+             + getattr(mem, "argument_size_in_bytes", 0)
+             + getattr(mem, "output_size_in_bytes", 0)
+             - getattr(mem, "alias_size_in_bytes", 0))
+
+
+def _flops(compiled) -> float | None:
+  cost = compiled.cost_analysis()
+  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+  return float(cost["flops"]) if cost and "flops" in cost else None
+
+
+def process_memory() -> dict[str, int]:
+  """Current and peak resident set size of this process (Linux)."""
+  out = {"rss_peak_bytes": resource.getrusage(
+      resource.RUSAGE_SELF).ru_maxrss * 1024}
+  try:
+    with open("/proc/self/statm") as f:
+      out["rss_bytes"] = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+  except OSError:
+    return out
+  # The kernel updates the high-water mark lazily: it can trail the current.
+  out["rss_peak_bytes"] = max(out["rss_peak_bytes"], out["rss_bytes"])
+  return out
+
+
+def _load() -> float | None:
+  try:
+    return os.getloadavg()[0]
+  except OSError:
+    return None
+
+
+def bench_train(cfg, *, batch: int, frames: int,
+                steps_n: int) -> dict[str, Any]:
   """Times the real sharded train step (same code path as `signllm train`)."""
   mesh = sharding.make_mesh(cfg.mesh)
   rules = sharding.logical_rules(cfg.mesh)
   vocab = variants.get_variant(cfg.model.variant)["vocab_size"]
   tx = optim.make_optimizer(cfg.optim, 1000)
 
-  def create():
+  def create_objects():
     model = signllm.build_model(cfg.model, vocab_size=vocab,
                                 num_langs=languages.NUM_LANGS,
                                 rngs=nnx.Rngs(0))
-    return nnx.state((model, nnx.Optimizer(model, tx, wrt=nnx.Param)))
+    return model, nnx.Optimizer(model, tx, wrt=nnx.Param)
 
-  abstract = jax.eval_shape(create)
+  # Both inside eval_shape: nnx.Optimizer(abstract_model) outside it would
+  # allocate real Adam moments on the host (as train.build_setup does).
+  objs_abs = nnx.eval_shape(create_objects)
+  graphdef, abstract = nnx.split(objs_abs)
+  model_abs = objs_abs[0]
   state_sh = sharding.state_shardings(abstract, mesh, rules)
-  model_abs = nnx.eval_shape(lambda: signllm.build_model(
-      cfg.model, vocab_size=vocab, num_langs=languages.NUM_LANGS,
-      rngs=nnx.Rngs(0)))
-  graphdef, _ = nnx.split((model_abs, nnx.Optimizer(model_abs, tx,
-                                                    wrt=nnx.Param)))
+
+  def create():
+    return nnx.state(create_objects())
+
   t0 = time.perf_counter()
   state = jax.jit(create, out_shardings=state_sh)()
   jax.block_until_ready(state)
@@ -110,24 +166,22 @@ def bench_train(cfg, *, batch: int, frames: int, steps_n: int) -> dict[str, Any]
   group_mask = None
   if cfg.model.mode == "mlsf" and not cfg.model.shared_multilingual:
     group_mask = steps.group_leaf_mask(state, languages.NUM_LANGS)
-  rl_state = rl.init_state(cfg.rl, example_batch=dev_batch, mesh=mesh)
+  # As the trainer: the replay stores rows at the longest frame count.
+  rl_state = rl.init_state(
+      cfg.rl, example_batch=steps.replay_item_spec(dev_batch,
+                                                   max_frames=frames),
+      mesh=mesh)
   step_fn = jax.jit(steps.make_train_step(
       graphdef, model_cfg=cfg.model, rl_cfg=cfg.rl, group_mask=group_mask,
-      plateau=cfg.optim.schedule == "plateau"), donate_argnums=(0, 1))
+      plateau=cfg.optim.schedule == "plateau", mesh=mesh, seed=cfg.seed),
+      donate_argnums=(0, 1))
   t0 = time.perf_counter()
   lowered = step_fn.lower(state, rl_state, dev_batch)
   compiled = lowered.compile()
   compile_s = time.perf_counter() - t0
-  cost = compiled.cost_analysis()
-  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-  flops = float(cost.get("flops", 0.0)) if cost else 0.0
-  mem = compiled.memory_analysis()
-  peak_bytes = None
-  if mem is not None:
-    peak_bytes = int(getattr(mem, "temp_size_in_bytes", 0)
-                     + getattr(mem, "argument_size_in_bytes", 0)
-                     + getattr(mem, "output_size_in_bytes", 0)
-                     - getattr(mem, "alias_size_in_bytes", 0))
+  flops = _flops(compiled) or 0.0
+  peak_bytes = _peak_bytes(compiled)
+  load_before = _load()
   carry = {"state": state, "rl": rl_state}
 
   def one():
@@ -136,8 +190,10 @@ def bench_train(cfg, *, batch: int, frames: int, steps_n: int) -> dict[str, Any]
     return m["loss"]
 
   _timeit(one, 2)  # warm-up
-  times = _timeit(one, steps_n)
+  cpu: list[float] = []
+  times = _timeit(one, steps_n, cpu)
   med = statistics.median(times)
+  load_after = _load()
   n_params = sum(x.size for x in jax.tree.leaves(
       nnx.state(model_abs, nnx.Param)))
   dtype = cfg.model.compute_dtype
@@ -150,25 +206,94 @@ def bench_train(cfg, *, batch: int, frames: int, steps_n: int) -> dict[str, Any]
       "device_kind": jax.devices()[0].device_kind,
       "params_total": int(n_params),
       "init_s": init_s, "compile_s": compile_s,
-      "step_s_median": med, "step_s_all": times,
+      "step_s_median": med, "step_s_min": min(times), "step_s_all": times,
+      "cpu_s_median": statistics.median(cpu),
       "examples_per_s": batch / med, "frames_per_s": batch * frames / med,
       "flops_per_step_per_device": per_device_flops,
       "achieved_flops_per_s_per_device": per_device_flops / med,
       "peak_flops_per_device": peak,
       "mfu": (per_device_flops / med / peak) if peak else None,
       "peak_memory_bytes_per_device": peak_bytes,
+      **process_memory(),
+      "load_avg_1min": [load_before, load_after],
   }
 
 
+def bench_generate(cfg, *, batch: int, frames: int, repeats: int = 3,
+                   full_recompute: bool = True,
+                   max_timed_s: float = 60.0) -> list[dict[str, Any]]:
+  """Greedy pose generation, KV-cached and full re-compute (PT's cost model).
+
+  Exactly `frames` frames per sequence: oracle timing (`length_mode="oracle"`
+  with every length = frames), so the predicted counter cannot stop a
+  sequence early, as in PT's released decoder. One warm-up call, then up to
+  `repeats` timed calls (fewer once `max_timed_s` is spent, at least one).
+  The model is unsharded on the default device.
+  """
+  vocab = variants.get_variant(cfg.model.variant)["vocab_size"]
+  model = signllm.build_model(cfg.model, vocab_size=vocab,
+                              num_langs=languages.NUM_LANGS, rngs=nnx.Rngs(0))
+  graphdef, state = nnx.split(model)
+  host = synthetic_batch(batch=batch, frames=frames, text_len=20,
+                         gloss_len=24, vocab=vocab)
+  keys = ("text", "text_mask", "lang_gloss", "lang_gloss_mask", "lang",
+          "pose", "length")
+  dev_batch = {k: jnp.asarray(host[k]) for k in keys}
+  results = []
+  for use_cache in ((True, False) if full_recompute else (True,)):
+    def gen(state, batch, use_cache=use_cache):
+      out = pose_decode.generate_pose(
+          nnx.merge(graphdef, state), batch, max_len=frames,
+          length_mode="oracle", use_cache=use_cache)
+      return out["pose"], out["lengths"]
+
+    t0 = time.perf_counter()
+    compiled = jax.jit(gen).lower(state, dev_batch).compile()
+    compile_s = time.perf_counter() - t0
+    load_before = _load()
+    _, lengths = jax.block_until_ready(compiled(state, dev_batch))
+    if not (np.asarray(lengths) == frames).all():
+      raise AssertionError(f"generated lengths {np.asarray(lengths)} != "
+                           f"{frames}")
+    times: list[float] = []
+    cpu: list[float] = []
+    while len(times) < repeats and (not times or sum(times) < max_timed_s):
+      times += _timeit(lambda: compiled(state, dev_batch), 1, cpu)
+    med = statistics.median(times)
+    results.append({
+        "what": "generate", "variant": cfg.model.variant,
+        "mode": cfg.model.mode, "decoder": "kv_cache" if use_cache
+        else "full_recompute", "length_mode": "oracle",
+        "batch": batch, "frames": frames, "dtype": cfg.model.compute_dtype,
+        "devices": 1, "device_kind": jax.devices()[0].device_kind,
+        "compile_s": compile_s, "step_s_median": med,
+        "step_s_min": min(times), "step_s_all": times,
+        "cpu_s_median": statistics.median(cpu),
+        "frames_per_s": batch * frames / med,
+        "sequences_per_s": batch / med,
+        "peak_memory_bytes_per_device": _peak_bytes(compiled),
+        **process_memory(),
+        "load_avg_1min": [load_before, _load()],
+    })
+  return results
+
+
 def summary_line(result: dict) -> str:
-  parts = [f"{result['what']} {result.get('variant', '')}",
+  what = result["what"]
+  if result.get("decoder"):
+    what += f" ({result['decoder']})"
+  parts = [f"{what} {result.get('variant', '')}",
            f"B={result['batch']} T={result['frames']}",
            f"{result['frames_per_s']:.0f} frames/s",
-           f"{result['step_s_median'] * 1e3:.1f} ms/step"]
+           f"{result['step_s_median'] * 1e3:.1f} ms/"
+           + ("step" if result["what"] == "train_step" else "call")]
   if result.get("compile_s") is not None:
     parts.append(f"compile {result['compile_s']:.1f}s")
   if result.get("peak_memory_bytes_per_device"):
-    parts.append(f"peak {result['peak_memory_bytes_per_device'] / 2**20:.0f} MiB")
+    parts.append(f"XLA peak "
+                 f"{result['peak_memory_bytes_per_device'] / 2**20:.0f} MiB")
+  if result.get("rss_peak_bytes"):
+    parts.append(f"RSS peak {result['rss_peak_bytes'] / 2**30:.2f} GiB")
   if result.get("mfu"):
     parts.append(f"MFU {100 * result['mfu']:.1f}%")
   return " | ".join(parts)

@@ -1,18 +1,25 @@
-"""orbax checkpoints: model + optimizer state, data-iterator state, replay state.
+"""orbax checkpoints: model + optimizer, data-iterator and replay state.
 
 Items per step: `state` (the nnx state of (model, optimizer) as a pure dict),
-`data` (the grain iterator state, JSON), `replay` (the PLC replay pytree, when
-used) and `meta` (step counters). A latest checkpoint that fails to restore is
-reported and the previous one is used instead.
+`data` (the grain iterator state, JSON), `replay` (the RL state, when the
+mode keeps one) and `meta` (counters). Saving is atomic (orbax writes a
+`<step>.orbax-checkpoint-tmp*` folder and renames it); the tmp folders a
+killed run leaves behind are deleted when the manager opens. A latest
+checkpoint that fails to restore is reported, moved aside to
+`<checkpoints>_broken/` (so that the resumed run can save that step again)
+and the previous one is used instead.
 """
 
 import logging
 import pathlib
+import shutil
+import time
 from typing import Any
 
 import jax
 import orbax.checkpoint as ocp
 from flax import nnx
+from jax.experimental import multihost_utils
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +41,7 @@ def make_manager(ckpt_dir: str | pathlib.Path, *, max_to_keep: int = 3,
 
 
 def _pure(tree):
-  return tree.to_pure_dict() if isinstance(tree, nnx.State) else tree
+  return nnx.to_pure_dict(tree) if isinstance(tree, nnx.State) else tree
 
 
 def save(mngr: ocp.CheckpointManager, step: int, *, state: nnx.State,
@@ -51,11 +58,59 @@ def save(mngr: ocp.CheckpointManager, step: int, *, state: nnx.State,
 
 
 def _abstract(tree):
+  """Restore target: shapes, dtypes and shardings, no data."""
   def to_abstract(x):
-    if isinstance(x, jax.Array):
-      return jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding)
+    if isinstance(x, (jax.Array, jax.ShapeDtypeStruct)):
+      return jax.ShapeDtypeStruct(x.shape, x.dtype,
+                                  sharding=getattr(x, "sharding", None))
     return x
   return jax.tree.map(to_abstract, tree)
+
+
+def _like(target, restored):
+  """`restored` in the container types of `target` (orbax may return dicts
+  or lists for NamedTuples); leaves are matched by path, never by order."""
+  flat = dict(jax.tree_util.tree_flatten_with_path(restored)[0])
+  by_name = {_path_names(p): v for p, v in flat.items()}
+  paths, treedef = jax.tree_util.tree_flatten_with_path(target)
+  leaves = []
+  for path, _ in paths:
+    name = _path_names(path)
+    if name not in by_name:
+      raise KeyError(f"checkpoint has no value for {name}")
+    leaves.append(by_name[name])
+  return jax.tree.unflatten(treedef, leaves)
+
+
+def _path_names(path) -> tuple[str, ...]:
+  names = []
+  for k in path:
+    for attr in ("key", "name", "idx"):
+      if hasattr(k, attr):
+        names.append(str(getattr(k, attr)))
+        break
+  return tuple(names)
+
+
+def _move_aside(mngr: ocp.CheckpointManager, broken: list[int]) -> None:
+  """Moves unreadable steps out of the manager's directory (kept for a
+  post-mortem), so that the resumed run can write those steps again."""
+  if not broken:
+    return
+  root = pathlib.Path(mngr.directory)
+  if jax.process_index() == 0:
+    aside = root.parent / f"{root.name}_broken"
+    aside.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for step in broken:
+      src = root / str(step)
+      if src.exists():
+        dst = aside / f"{step}.{stamp}"
+        shutil.move(str(src), str(dst))
+        log.warning("moved unreadable checkpoint %s to %s", src, dst)
+  if jax.process_count() > 1:
+    multihost_utils.sync_global_devices("signllm_checkpoint_move_aside")
+  mngr.reload()
 
 
 def restore_latest(mngr: ocp.CheckpointManager, *, state_target: nnx.State,
@@ -63,9 +118,11 @@ def restore_latest(mngr: ocp.CheckpointManager, *, state_target: nnx.State,
   """Restores the newest readable checkpoint into the given targets.
 
   `state_target` may be concrete (its shardings and dtypes are used) or
-  abstract. Returns None when the directory holds no checkpoint. Returns a dict
-  with `step`, `state` (an nnx.State shaped like the target), `data_state`,
-  `replay_state`, `meta`, and `skipped_steps` (newer steps that were broken).
+  abstract (ShapeDtypeStructs with shardings). Returns None when the
+  directory holds no checkpoint. Returns a dict with `step`, `state` (an
+  nnx.State shaped like the target), `data_state`, `replay_state` (shaped like
+  `replay_target`), `meta`, and `skipped_steps` (newer steps that were
+  unreadable; they are moved aside, see the module docstring).
   """
   steps = sorted(mngr.all_steps(), reverse=True)
   if not steps:
@@ -82,13 +139,19 @@ def restore_latest(mngr: ocp.CheckpointManager, *, state_target: nnx.State,
       items["replay"] = ocp.args.StandardRestore(_abstract(replay_target))
     try:
       restored = mngr.restore(step, args=ocp.args.Composite(**items))
+      if restored["data"] is None or restored["meta"] is None:
+        raise ValueError("the data or meta item is missing")
+      replay = None
+      if replay_target is not None:
+        replay = _like(replay_target, restored["replay"])
     except Exception as e:  # noqa: BLE001 - any unreadable step falls back.
-      log.warning("checkpoint step %d is unreadable (%s: %s); falling back "
-                  "to an older one", step, type(e).__name__,
+      log.warning("checkpoint step %d in %s is unreadable (%s: %s); falling "
+                  "back to an older one", step, mngr.directory,
+                  type(e).__name__,
                   str(e).splitlines()[0][:300] if str(e) else "")
       skipped.append(step)
       continue
-    state = state_target
+    _move_aside(mngr, skipped)
     if isinstance(state_target, nnx.State):
       state = jax.tree.map(lambda x: x, state_target)
       nnx.replace_by_pure_dict(state, restored["state"])
@@ -96,9 +159,8 @@ def restore_latest(mngr: ocp.CheckpointManager, *, state_target: nnx.State,
       state = restored["state"]
     return {
         "step": step, "state": state, "data_state": restored["data"],
-        "replay_state": restored.get("replay") if replay_target is not None
-        else None,
-        "meta": restored["meta"], "skipped_steps": skipped,
+        "replay_state": replay, "meta": restored["meta"],
+        "skipped_steps": skipped,
     }
   raise NoCheckpointError(
       f"no readable checkpoint in {mngr.directory}: steps {skipped} all "

@@ -123,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "for a TPU topology (needs the [tpu] extra)")
   _add_config_args(p)
   p.add_argument("--topology", required=True, help="e.g. v5e:4x4, v4:2x2x2")
+  p.add_argument("--batch", type=int, default=0,
+                 help="global batch (default: the config's data.batch_size)")
+  p.add_argument("--frames", type=int, default=0,
+                 help="frames per example (default: data.max_frames)")
   return parser
 
 

@@ -60,8 +60,11 @@ def cmd_data(args, overrides):
 def cmd_train(args, overrides):
   cfg = _load_config(args.config, overrides)
   from signllm_jax import distributed, train
-  distributed.initialize_from_env()
-  final = train.train_and_evaluate(cfg, args.workdir)
+  try:
+    distributed.initialize_from_env()
+    final = train.train_and_evaluate(cfg, args.workdir)
+  except (distributed.DistributedConfigError, train.TrainingError) as e:
+    raise UserError(str(e)) from None
   print(json.dumps({k: v for k, v in final.items()
                     if isinstance(v, (int, float))}, indent=2))
   return 0
@@ -121,7 +124,9 @@ def cmd_compile(args, overrides):
   cfg = _load_config(args.config, overrides)
   from signllm_jax import aot
   try:
-    result = aot.compile_for_topology(cfg, args.topology)
+    result = aot.compile_for_topology(cfg, args.topology,
+                                      batch=args.batch or None,
+                                      frames=args.frames or None)
   except aot.AotError as e:
     raise UserError(str(e)) from None
   print(json.dumps(result, indent=2, default=str))

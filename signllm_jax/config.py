@@ -76,18 +76,26 @@ def parse_value(text: str, current: Any) -> Any:
     try:
       return int(text)
     except ValueError:
-      value = float(text)
+      try:
+        value = float(text)
+      except ValueError:
+        raise ConfigError(f"expected an integer, got {text!r}") from None
       if value != int(value):
         raise ConfigError(f"expected an integer, got {text!r}") from None
       return int(value)
   if isinstance(current, float):
-    return float(text)
+    try:
+      return float(text)
+    except ValueError:
+      raise ConfigError(f"expected a number, got {text!r}") from None
   try:
     value = ast.literal_eval(text)
   except (ValueError, SyntaxError):
     value = text  # a string where the current value is None
-  if isinstance(current, tuple) and isinstance(value, list):
-    value = tuple(value)
+  if isinstance(current, (tuple, list)):
+    if not isinstance(value, (tuple, list)):
+      raise ConfigError(f"expected a sequence such as (64, 128), got {text!r}")
+    value = type(current)(value)
   return value
 
 
@@ -110,8 +118,11 @@ def apply_overrides(cfg: ml_collections.ConfigDict,
       raise ConfigError(
           f"unknown config field {key!r}; fields here: {sorted(node.keys())}")
     current = node[leaf]
-    with cfg.unlocked():
-      node[leaf] = parse_value(text, current)
+    try:
+      with cfg.unlocked():
+        node[leaf] = parse_value(text, current)
+    except (ConfigError, ValueError, TypeError) as e:
+      raise ConfigError(f"override {item!r}: {e}") from None
   return cfg
 
 

@@ -1,11 +1,14 @@
 """Metrics to TensorBoard event files and JSON lines, and the console bar."""
 
 import json
+import logging
 import pathlib
 import sys
 import time
 
 import tqdm
+
+log = logging.getLogger(__name__)
 
 
 class MetricsWriter:
@@ -18,7 +21,17 @@ class MetricsWriter:
     if not enabled:
       return
     workdir = pathlib.Path(workdir)
-    self._jsonl = open(workdir / "metrics.jsonl", "a", encoding="utf-8")
+    path = workdir / "metrics.jsonl"
+    # A run killed mid-write leaves a partial last line: end it, so that the
+    # resumed run's records stay one per line.
+    partial = False
+    if path.exists() and path.stat().st_size:
+      with open(path, "rb") as f:
+        f.seek(-1, 2)
+        partial = f.read(1) != b"\n"
+    self._jsonl = open(path, "a", encoding="utf-8")
+    if partial:
+      self._jsonl.write("\n")
     try:
       import tensorboardX  # pylint: disable=import-outside-toplevel
       self._tb = tensorboardX.SummaryWriter(str(workdir / "tensorboard"))
@@ -56,5 +69,20 @@ def progress(total: int, initial: int = 0, *, enabled: bool = True,
 
 
 def read_jsonl(path: str | pathlib.Path) -> list[dict]:
+  """The records of a metrics.jsonl, in file order.
+
+  A resumed run logs again the steps after its checkpoint: where a step
+  appears twice, the later record is the one of the surviving run. A line
+  cut short by a killed run is skipped with a warning naming it.
+  """
+  records = []
   with open(path, encoding="utf-8") as f:
-    return [json.loads(line) for line in f if line.strip()]
+    for i, line in enumerate(f, 1):
+      if not line.strip():
+        continue
+      try:
+        records.append(json.loads(line))
+      except json.JSONDecodeError as e:
+        log.warning("%s:%d: skipping an unreadable metrics line (%s)", path,
+                    i, e)
+  return records

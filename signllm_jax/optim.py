@@ -1,4 +1,4 @@
-"""The optax chain from `cfg.optim`: clipping, Adam(W), a learning-rate schedule."""
+"""The optax chain of `cfg.optim`: clipping, Adam(W), the lr schedule."""
 
 import optax
 

@@ -71,7 +71,9 @@ def make_train_step(graphdef, *, model_cfg, rl_cfg, group_mask=None,
   use_replay = rl_cfg.mode == "rl_plc"
 
   def train_step(state, rl_state, batch):
-    model, optimizer = nnx.merge(graphdef, state)
+    # copy=True: the update mutates the model's Variables in place, and
+    # `state` must keep the old values for the group and non-finite selects.
+    model, optimizer = nnx.merge(graphdef, state, copy=True)
     b_fresh = batch["example_mask"].shape[0]
     sample = None
     inputs = batch
@@ -111,9 +113,14 @@ def make_train_step(graphdef, *, model_cfg, rl_cfg, group_mask=None,
           replay_mse_R=mse_B[b_fresh:], mesh=mesh)
       rl_metrics = dict(rl_metrics)
       rl_metrics["rl/replayed"] = jnp.sum(sample.valid.astype(jnp.int32))
-    grad_norm = optax.global_norm(grads)
+    grad_norm = optax.tree.norm(grads)
+    plateau_metrics = {}
     if plateau:
       optimizer.update(model, grads, value=loss)
+      # The learning rate actually applied is the schedule's times the
+      # scale of reduce_on_plateau, the chain's last transform (optim.py).
+      chain = nnx.to_pure_dict(nnx.state(optimizer.opt_state))
+      plateau_metrics["lr_scale"] = chain[max(chain)]["scale"]
     else:
       optimizer.update(model, grads)
     new_state = nnx.state((model, optimizer))
@@ -121,7 +128,12 @@ def make_train_step(graphdef, *, model_cfg, rl_cfg, group_mask=None,
       new_state = _group_select(new_state, state, group_mask, batch["lang"][0])
     # A non-finite loss or gradient skips the whole update (counted on host).
     finite = jnp.isfinite(loss) & jnp.isfinite(grad_norm)
-    new_state = _tree_select(finite, new_state, state)
+    apply = finite
+    if "rl/all_skipped" in rl_metrics:
+      # The skip rule dropped every example: the loss is 0, but Adam's
+      # momentum would still move the model; skipping means no update.
+      apply = finite & (rl_metrics["rl/all_skipped"] == 0)
+    new_state = _tree_select(apply, new_state, state)
     new_rl_state = _tree_select(finite, new_rl_state, rl_state)
     metrics = {
         "loss": loss,
@@ -130,6 +142,7 @@ def make_train_step(graphdef, *, model_cfg, rl_cfg, group_mask=None,
         "frames": jnp.sum(batch["pose_mask"].astype(jnp.int32)),
         **{k: v for k, v in aux.items() if not k.startswith("per_example")},
         **rl_metrics,
+        **plateau_metrics,
     }
     return new_state, new_rl_state, metrics
 

@@ -3,20 +3,26 @@
 Order (big_vision): mesh -> data -> model + optimizer (eval_shape, then jit
 with out_shardings) -> restore -> compile steps -> loop. Only this module and
 the CLI touch files, logs and clocks.
+
+Guarantees (tests/test_train.py): a resumed run continues exactly as the
+uninterrupted one would have (model, optimizer, data-iterator and replay state
+are checkpointed together); SIGTERM checkpoints the finished step and returns
+normally; a non-finite loss skips its update and too many in a row stop the
+run with `TrainingError`.
 """
 
+import contextlib
 import dataclasses
-import json
 import logging
 import pathlib
 import signal
 import time
-from typing import Any
+from typing import Any, Sequence
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from jax.experimental import multihost_utils
 
 from signllm_jax import checkpoint
 from signllm_jax import config as config_lib
@@ -52,9 +58,14 @@ class TrainSetup:
 
 
 def build_setup(cfg, *, total_steps: int | None = None,
-                init_state: bool = True) -> TrainSetup:
-  """Mesh, tokenizer, model + optimizer state (sharded at creation)."""
-  mesh = sharding.make_mesh(cfg.mesh)
+                init_state: bool = True,
+                devices: Sequence[jax.Device] | None = None) -> TrainSetup:
+  """Mesh, tokenizer, model + optimizer state (sharded at creation).
+
+  With `init_state=False`, `state` is abstract: ShapeDtypeStructs that carry
+  their shardings (a restore target that allocates nothing).
+  """
+  mesh = sharding.make_mesh(cfg.mesh, devices=devices)
   rules = sharding.logical_rules(cfg.mesh)
   data_dir = cfg.data.data_dir or None
   try:
@@ -68,48 +79,193 @@ def build_setup(cfg, *, total_steps: int | None = None,
   num_langs = languages.NUM_LANGS
   tx = optim.make_optimizer(cfg.optim, total_steps or cfg.train.steps)
 
+  def build_model():
+    return signllm.build_model(cfg.model, vocab_size=tokenizer.vocab_size,
+                               num_langs=num_langs, rngs=nnx.Rngs(cfg.seed))
+
   def create():
-    model = signllm.build_model(cfg.model, vocab_size=tokenizer.vocab_size,
-                                num_langs=num_langs,
-                                rngs=nnx.Rngs(cfg.seed))
+    model = build_model()
     optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
     return nnx.state((model, optimizer))
 
   abstract = jax.eval_shape(create)
   with nnx.use_eager_sharding(False):
-    model_abs = nnx.eval_shape(lambda: signllm.build_model(
-        cfg.model, vocab_size=tokenizer.vocab_size, num_langs=num_langs,
-        rngs=nnx.Rngs(cfg.seed)))
-    graphdef, _ = nnx.split((model_abs, nnx.Optimizer(model_abs, tx,
-                                                      wrt=nnx.Param)))
+    # The optimizer too is built under eval_shape: some transforms' init
+    # (reduce_on_plateau) cannot take abstract parameters.
+    def create_nodes():
+      model = build_model()
+      return model, nnx.Optimizer(model, tx, wrt=nnx.Param)
+    graphdef, _ = nnx.split(nnx.eval_shape(create_nodes))
   state_sh = sharding.state_shardings(abstract, mesh, rules)
-  state = jax.jit(create, out_shardings=state_sh)() if init_state else abstract
+  if init_state:
+    state = jax.jit(create, out_shardings=state_sh)()
+  else:
+    # state_sh holds one sharding per Variable: match the leaves by order.
+    state = jax.tree.unflatten(jax.tree.structure(abstract), [
+        jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s) for x, s in zip(
+            jax.tree.leaves(abstract), jax.tree.leaves(state_sh))])
   return TrainSetup(cfg=cfg, mesh=mesh, graphdef=graphdef, state=state,
                     state_shardings=state_sh, tokenizer=tokenizer, stats=stats,
                     num_langs=num_langs, langs=langs)
 
 
+def compile_steps(cfg, setup: TrainSetup) -> tuple[Any, Any]:
+  """(train_step, eval_step), jitted; train_step donates state and rl_state.
+
+  train_step(state, rl_state, batch) -> (state, rl_state, metrics);
+  eval_step(state, batch) -> sums for exact dev averages.
+  """
+  group_mask = None
+  if cfg.model.mode == "mlsf" and not cfg.model.shared_multilingual:
+    group_mask = steps.group_leaf_mask(setup.state, setup.num_langs)
+  train_step = jax.jit(
+      steps.make_train_step(setup.graphdef, model_cfg=cfg.model, rl_cfg=cfg.rl,
+                            group_mask=group_mask,
+                            plateau=cfg.optim.schedule == "plateau",
+                            mesh=setup.mesh, seed=cfg.seed),
+      donate_argnums=(0, 1))
+  eval_step = jax.jit(steps.make_eval_step(setup.graphdef,
+                                           model_cfg=cfg.model))
+  return train_step, eval_step
+
+
+def init_rl_state(cfg, train_iter, mesh) -> rl.RLTrainState | None:
+  """The initial RL state, every leaf on `mesh` (None in mode "mse")."""
+  example_batch = None
+  if cfg.rl.mode == "rl_plc":
+    # The replay stores rows at max_frames; peek one batch for the shapes.
+    fresh_state = train_iter.get_state()
+    example_batch = steps.replay_item_spec(next(train_iter),
+                                           max_frames=cfg.data.max_frames)
+    train_iter.set_state(fresh_state)
+    if not rl.replay_batch_size(cfg.data.batch_size, cfg.rl,
+                                rl.num_shards(mesh)):
+      log.warning("rl.mode=rl_plc replays nothing: batch_size %d x "
+                  "replay_fraction %g rounds down to 0 rows over %d data "
+                  "shards", cfg.data.batch_size, cfg.rl.replay_fraction,
+                  rl.num_shards(mesh))
+  return _replicate_rest(
+      rl.init_state(cfg.rl, example_batch=example_batch, mesh=mesh), mesh)
+
+
 class _Preemption:
-  """SIGTERM -> save a checkpoint and exit cleanly at the next step."""
+  """SIGTERM -> checkpoint the finished step and stop (preemption).
+
+  Installed before anything slow so that a signal during set-up is honoured
+  too. With several processes the flag is OR-ed across them: every process
+  must take part in the same final save.
+  """
 
   def __init__(self):
-    self.requested = False
+    self._flag = False
     self._old = None
 
   def __enter__(self):
     def handler(signum, frame):
       del frame
       log.warning("signal %d received: checkpointing and stopping", signum)
-      self.requested = True
+      self._flag = True
     try:
       self._old = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (e.g. some test runners)
+    except ValueError:  # not the main thread: preemption is not handled
       self._old = None
     return self
 
   def __exit__(self, *exc):
     if self._old is not None:
       signal.signal(signal.SIGTERM, self._old)
+
+  def requested(self) -> bool:
+    if jax.process_count() == 1:
+      return self._flag
+    flags = multihost_utils.process_allgather(np.int32(self._flag))
+    return bool(np.any(flags))
+
+
+class _Meter:
+  """Step metrics: fetched one step late (no host sync per step), logged,
+  non-finite losses counted.
+
+  frames_per_s counts real frames over the wall time of training steps only:
+  time spent in validation and checkpointing is excluded (`paused`). The
+  first window of a run includes compilation.
+  """
+
+  def __init__(self, cfg, writer, bar, nonfinite_total: int):
+    self.cfg = cfg
+    self.writer = writer
+    self.bar = bar
+    self.lr_fn = optim.learning_rate_schedule(cfg.optim, cfg.train.steps)
+    self.nonfinite_total = nonfinite_total
+    self.consecutive_nonfinite = 0
+    self.last = {}
+    self._pending = None
+    self._frames = 0
+    self._t0 = time.perf_counter()
+    self._paused_s = 0.0
+
+  def push(self, step: int, metrics) -> None:
+    self.flush()
+    self._pending = (step, metrics)
+
+  @contextlib.contextmanager
+  def paused(self):
+    t = time.perf_counter()
+    try:
+      yield
+    finally:
+      self._paused_s += time.perf_counter() - t
+
+  def flush(self) -> None:
+    if self._pending is None:
+      return
+    step, m = self._pending
+    self._pending = None
+    m = jax.device_get(m)
+    nonfinite = bool(m["nonfinite"])
+    self.consecutive_nonfinite = self.consecutive_nonfinite + 1 if nonfinite \
+        else 0
+    self.nonfinite_total += int(nonfinite)
+    self._frames += int(m["frames"])
+    limit = self.cfg.train.max_consecutive_nonfinite
+    if self.consecutive_nonfinite >= limit:
+      raise TrainingError(
+          f"non-finite loss or gradient at step {step}: "
+          f"{self.consecutive_nonfinite} consecutive steps (limit "
+          f"train.max_consecutive_nonfinite={limit}), their updates were "
+          "skipped; lower optim.lr or check the data")
+    if nonfinite:
+      log.warning("step %d: non-finite loss or gradient, update skipped "
+                  "(%d in a row)", step, self.consecutive_nonfinite)
+    if step % self.cfg.train.log_every and step != self.cfg.train.steps:
+      return
+    now = time.perf_counter()
+    scalars = {k: float(np.asarray(v)) for k, v in m.items()
+               if np.ndim(v) == 0}
+    # Adam's update at `step` used the schedule at count step - 1, scaled by
+    # reduce_on_plateau's factor with the plateau schedule.
+    scalars["lr"] = float(self.lr_fn(step - 1)) * scalars.get("lr_scale", 1.0)
+    scalars["frames_per_s"] = self._frames / max(
+        now - self._t0 - self._paused_s, 1e-9)
+    scalars["nonfinite_total"] = self.nonfinite_total
+    self.writer.write_scalars(step, {f"train/{k}": v
+                                     for k, v in scalars.items()})
+    self.bar.set_postfix(loss=f"{scalars['loss']:.4f}",
+                         fps=f"{scalars['frames_per_s']:.0f}")
+    self._frames, self._t0, self._paused_s = 0, now, 0.0
+    self.last = scalars
+
+
+def _replicate_rest(tree, mesh):
+  """Replicates over `mesh` the leaves not placed on it (e.g. the RL reward
+  range, created on one device): a checkpoint restores leaves onto their
+  target's devices, and one-device leaves cannot enter the mesh's step."""
+  mesh_devices = set(mesh.devices.flat)
+  def place(x):
+    if isinstance(x, jax.Array) and x.sharding.device_set != mesh_devices:
+      return jax.device_put(x, sharding.replicated(mesh))
+    return x
+  return jax.tree.map(place, tree)
 
 
 def _write_config(cfg, workdir: pathlib.Path) -> None:
@@ -126,131 +282,107 @@ def train_and_evaluate(cfg, workdir: str | pathlib.Path) -> dict:
   """Trains (or resumes) in `workdir`; returns the final metrics."""
   workdir = pathlib.Path(workdir)
   workdir.mkdir(parents=True, exist_ok=True)
+  with _Preemption() as preempt:
+    return _train(cfg, workdir, preempt)
+
+
+def _train(cfg, workdir: pathlib.Path, preempt: _Preemption) -> dict:
   if jax.process_index() == 0:
     _write_config(cfg, workdir)
   setup = build_setup(cfg)
-  mesh, graphdef = setup.mesh, setup.graphdef
+  mesh = setup.mesh
   state = setup.state
 
-  train_iter = pipeline.make_train_iterator(cfg.data, mesh=mesh,
-                                            seed=cfg.seed)
-  example_batch = None
-  if cfg.rl.mode == "rl_plc":
-    # The replay stores rows at max_frames; peek one batch for the shapes.
-    fresh_state = train_iter.get_state()
-    example_batch = steps.replay_item_spec(next(train_iter),
-                                           max_frames=cfg.data.max_frames)
-    train_iter.set_state(fresh_state)
-  rl_state = rl.init_state(cfg.rl, example_batch=example_batch, mesh=mesh)
+  # The data order follows data.shuffle_seed, independent of the init seed.
+  train_iter = pipeline.make_train_iterator(cfg.data, mesh=mesh)
+  rl_state = init_rl_state(cfg, train_iter, mesh)
+  keep_replay = rl.has_state(cfg.rl)
 
-  mngr = checkpoint.make_manager(workdir / "checkpoints",
-                                 max_to_keep=cfg.train.max_to_keep,
-                                 async_save=cfg.train.async_checkpointing)
-  start_step = 0
-  restored = checkpoint.restore_latest(
-      mngr, state_target=state,
-      replay_target=rl_state if rl.has_state(cfg.rl) else None)
-  if restored is not None:
-    state = restored["state"]
-    if restored["replay_state"] is not None:
-      rl_state = restored["replay_state"]
-    train_iter.set_state(restored["data_state"])
-    start_step = restored["step"]
-    log.info("resumed from step %d%s", start_step,
-             f" (skipped broken steps {restored['skipped_steps']})"
-             if restored["skipped_steps"] else "")
-
-  group_mask = None
-  if cfg.model.mode == "mlsf" and not cfg.model.shared_multilingual:
-    group_mask = steps.group_leaf_mask(state, setup.num_langs)
-  train_step = jax.jit(
-      steps.make_train_step(graphdef, model_cfg=cfg.model, rl_cfg=cfg.rl,
-                            group_mask=group_mask,
-                            plateau=cfg.optim.schedule == "plateau",
-                            mesh=mesh, seed=cfg.seed),
-      donate_argnums=(0, 1))
-  eval_step = jax.jit(steps.make_eval_step(graphdef, model_cfg=cfg.model))
-  lr_fn = optim.learning_rate_schedule(cfg.optim, cfg.train.steps)
-
-  writer = metrics_writer.MetricsWriter(workdir, enabled=jax.process_index() == 0)
-  writer.write_text("resume", f"start_step={start_step}", start_step)
-  final: dict = {}
-  consecutive_nonfinite = 0
-  nonfinite_total = 0
-  pending = None  # metrics fetched one step late: no host sync per step
-  last_time, frames_since = time.perf_counter(), 0
-  bar = metrics_writer.progress(cfg.train.steps, start_step,
-                                enabled=cfg.train.progress)
-
-  def flush(step, m):
-    nonlocal consecutive_nonfinite, nonfinite_total, frames_since, last_time
-    m = jax.device_get(m)
-    consecutive_nonfinite = consecutive_nonfinite + 1 if m["nonfinite"] else 0
-    nonfinite_total += int(m["nonfinite"])
-    frames_since += int(m["frames"])
-    if consecutive_nonfinite >= cfg.train.max_consecutive_nonfinite:
-      raise TrainingError(
-          f"{consecutive_nonfinite} consecutive non-finite losses at step "
-          f"{step} (updates were skipped); lower optim.lr or check the data")
-    if step % cfg.train.log_every == 0 or step == cfg.train.steps:
-      now = time.perf_counter()
-      scalars = {k: float(np.asarray(v)) for k, v in m.items()
-                 if np.ndim(v) == 0}
-      scalars["lr"] = float(lr_fn(step))
-      scalars["frames_per_s"] = frames_since / max(now - last_time, 1e-9)
-      scalars["nonfinite_total"] = nonfinite_total
-      writer.write_scalars(step, {f"train/{k}": v for k, v in scalars.items()})
-      bar.set_postfix(loss=f"{scalars['loss']:.4f}",
-                      fps=f"{scalars['frames_per_s']:.0f}")
-      frames_since, last_time = 0, now
-      final.update(scalars)
-
-  with _Preemption() as preempt:
-    step = start_step
+  with contextlib.ExitStack() as stack:
+    mngr = checkpoint.make_manager(workdir / "checkpoints",
+                                   max_to_keep=cfg.train.max_to_keep,
+                                   async_save=cfg.train.async_checkpointing)
+    # Unwound in reverse: pending async saves finish before the close (an
+    # unfinished save hangs the interpreter's exit, STACK.md).
+    stack.callback(mngr.close)
+    stack.callback(mngr.wait_until_finished)
+    start_step, nonfinite_total = 0, 0
     try:
-      while step < cfg.train.steps:
-        batch = next(train_iter)
-        state, rl_state, metrics = train_step(state, rl_state, batch)
-        step += 1
-        bar.update(1)
-        if pending is not None:
-          flush(*pending)
-        pending = (step, metrics)
-        if cfg.train.eval_every and step % cfg.train.eval_every == 0:
-          flush(*pending)
-          pending = None
-          final.update(_validate(cfg, setup, state, eval_step, writer, step))
-        if (step % cfg.train.ckpt_every == 0 or step == cfg.train.steps
-            or preempt.requested):
-          if pending is not None:
-            flush(*pending)
-            pending = None
-          checkpoint.save(mngr, step, state=state,
-                          data_state=train_iter.get_state(),
-                          replay_state=rl_state if rl.has_state(cfg.rl)
-                          else None)
-        if preempt.requested:
-          log.warning("stopped by SIGTERM at step %d after checkpointing", step)
-          final["preempted_at"] = step
-          break
-      if pending is not None:
-        flush(*pending)
-    finally:
-      bar.close()
-      mngr.wait_until_finished()
-      mngr.close()
-      writer.close()
+      restored = checkpoint.restore_latest(
+          mngr, state_target=state,
+          replay_target=rl_state if keep_replay else None)
+    except checkpoint.NoCheckpointError as e:
+      raise TrainingError(f"{e}; move {mngr.directory} away to start "
+                          "afresh") from None
+    if restored is not None:
+      state = restored["state"]
+      if restored["replay_state"] is not None:
+        rl_state = restored["replay_state"]
+      train_iter.set_state(restored["data_state"])
+      start_step = restored["step"]
+      nonfinite_total = int(restored["meta"].get("nonfinite_total", 0))
+      log.info("resumed from step %d%s", start_step,
+               f" (broken newer checkpoints {restored['skipped_steps']} "
+               "were moved aside)" if restored["skipped_steps"] else "")
+    train_step, eval_step = compile_steps(cfg, setup)
+    writer = metrics_writer.MetricsWriter(workdir,
+                                          enabled=jax.process_index() == 0)
+    stack.callback(writer.close)
+    writer.write_text("resume", f"start_step={start_step}", start_step)
+    bar = metrics_writer.progress(cfg.train.steps, start_step,
+                                  enabled=cfg.train.progress)
+    stack.callback(bar.close)
+    meter = _Meter(cfg, writer, bar, nonfinite_total)
+    final: dict = {}
+    step = saved_step = start_step
+
+    def save():
+      nonlocal saved_step
+      meter.flush()
+      with meter.paused():
+        checkpoint.save(mngr, step, state=state,
+                        data_state=train_iter.get_state(),
+                        replay_state=rl_state if keep_replay else None,
+                        meta={"nonfinite_total": meter.nonfinite_total})
+      saved_step = step
+
+    while step < cfg.train.steps and not preempt.requested():
+      batch = next(train_iter)
+      state, rl_state, metrics = train_step(state, rl_state, batch)
+      step += 1
+      bar.update(1)
+      meter.push(step, metrics)
+      if cfg.train.eval_every and step % cfg.train.eval_every == 0:
+        meter.flush()
+        with meter.paused():
+          final.update(_validate(cfg, mesh, state, eval_step, writer, step))
+      if step % cfg.train.ckpt_every == 0 or step == cfg.train.steps:
+        save()
+    meter.flush()
+    if preempt.requested():
+      if saved_step != step:
+        save()
+      log.warning("stopped by SIGTERM at step %d (checkpointed)", step)
+      final["preempted_at"] = step
+  final.update(meter.last)
   final["step"] = step
-  final["nonfinite_total"] = nonfinite_total
+  final["nonfinite_total"] = meter.nonfinite_total
   return final
 
 
-def _validate(cfg, setup, state, eval_step, writer, step) -> dict:
+def _validate(cfg, mesh, state, eval_step, writer, step) -> dict:
   totals = {"loss_sum": 0.0, "mse_sum": 0.0, "count": 0.0}
-  for i, batch in enumerate(pipeline.make_eval_batches(
-      cfg.data, mesh=setup.mesh, split=cfg.data.eval_split)):
-    if cfg.train.eval_batches > 0 and i >= cfg.train.eval_batches:
-      break
+  batches = pipeline.make_eval_batches(cfg.data, mesh=mesh,
+                                       split=cfg.data.eval_split)
+  chosen = range(len(batches))
+  if 0 < cfg.train.eval_batches < len(batches):
+    # Batches come grouped by language: a prefix would see only the first
+    # language(s), so take them evenly spread over the split.
+    chosen = set(np.linspace(0, len(batches) - 1,
+                             cfg.train.eval_batches).round().astype(int))
+  for i, batch in enumerate(batches):
+    if i not in chosen:
+      continue
     out = jax.device_get(eval_step(state, batch))
     for k in totals:
       totals[k] += float(out[k])

@@ -115,7 +115,11 @@ def test_real_initialisers_and_build_inside_a_mesh():
   rules = (("lang", None), ("vocab", "tensor"), ("embed", None),
            ("mlp", "tensor"), ("heads", "tensor"), ("kv", None),
            ("frame", None))
-  with jax.set_mesh(mesh), nnx.logical_axis_rules(rules):
+  # signllm_jax.sharding turns eager sharding off process-wide (the trainer
+  # shards by eval_shape -> jit(out_shardings)); this test checks the eager
+  # path explicitly, whatever was imported before it.
+  with (nnx.use_eager_sharding(True), jax.set_mesh(mesh),
+        nnx.logical_axis_rules(rules)):
     model = model_lib.build_model(helpers.smoke_cfg(), vocab_size=24,
                                   num_langs=2, rngs=nnx.Rngs(0))
   kernel = model.groups.decoder.layers[0].mlp.up.kernel

@@ -1,0 +1,518 @@
+"""`signllm generate`: a trained workdir -> poses from text or prompts -> files.
+
+Steps: load the workdir (config.json + the newest readable checkpoint; the
+tokenizer and pose statistics come from the dataset the config names) ->
+tokenise -> (Prompt2LangGloss: stage-1 LangGloss decoding, greedy or beam per
+cfg.generate) -> compiled pose decoding (`pose_decode.generate_pose`) ->
+de-normalise with the dataset statistics -> write .skels / .pose / .npz /
+.gif / .mp4.
+
+Decisions:
+- Timing: the model's own predicted counter ("counter", the default).
+  `--length oracle` needs ground-truth frame counts, which only a dataset
+  has: it is refused here with a pointer to `signllm evaluate`, which reports
+  both timings.
+- Text longer than the model's `data.max_text_len` tokens (EOS included) is
+  truncated exactly like the training pipeline truncates it, with a warning
+  naming the input; the result carries `truncated=True`.
+- MLSF batches are single-language (one language group per compiled call);
+  batch mode groups the inputs by language and restores the input order.
+- A batch of N inputs is decoded in chunks of `batch_size`; every chunk is
+  padded (by repeating a row) to one shape, so one compile serves them all.
+- `--convention pt` writes neck-centred poses (PT sources are neck-centred);
+  `prompt2sign` writes them as produced.
+"""
+
+import collections
+import dataclasses
+import json
+import logging
+import pathlib
+from typing import Any, Sequence
+
+import jax
+import numpy as np
+import tqdm
+from flax import nnx
+
+from signllm_jax import checkpoint
+from signllm_jax import config as config_lib
+from signllm_jax import languages
+from signllm_jax import render
+from signllm_jax import train
+from signllm_jax.data import normalize
+from signllm_jax.data import pose_io
+from signllm_jax.data import skels
+from signllm_jax.generate import gloss_decode
+from signllm_jax.generate import pose_decode
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("skels", "pose", "npz", "gif", "mp4")
+FPS = 25.0
+SPLIT_NAME = "generated"  # {out}/generated.skels, .text, .files, .npz
+
+
+class GenerateError(ValueError):
+  """A problem with the workdir or the input, stated for the user."""
+
+
+@dataclasses.dataclass
+class LoadedWorkdir:
+  """A trained model with everything needed to run and de-normalise it."""
+  workdir: pathlib.Path
+  cfg: Any
+  mesh: jax.sharding.Mesh
+  model: nnx.Module
+  tokenizer: Any
+  stats: normalize.PoseStats
+  step: int
+  langs: tuple[str, ...]  # the languages the model was trained on
+
+  @property
+  def mode(self) -> str:
+    return self.cfg.model.mode
+
+  @property
+  def name(self) -> str:
+    m = self.cfg.model
+    kind = ("P2LG" if m.mode == "p2lg" else
+            "MLSF-shared" if m.shared_multilingual else "MLSF")
+    return f"SignLLM-{kind} ({m.variant}, step {self.step})"
+
+
+def _abstract_with_shardings(state, shardings):
+  """Restore target: the abstract state, each leaf with its sharding."""
+  leaves, treedef = jax.tree.flatten(state)
+  sh = jax.tree.leaves(shardings)
+  if len(sh) != len(leaves):
+    raise AssertionError(f"{len(leaves)} state leaves, {len(sh)} shardings")
+  return jax.tree.unflatten(treedef, [
+      jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s)
+      for a, s in zip(leaves, sh)])
+
+
+def _build_setup(cfg):
+  """build_setup with an abstract state (no allocation) where it works."""
+  try:
+    return train.build_setup(cfg, init_state=False)
+  except ValueError as e:  # TrainingError is not a ValueError
+    # An abstract-state path that fails must not stop generation: a real
+    # (initialised) state is a valid restore target too, only costlier.
+    log.debug("abstract restore target failed (%s); initialising", e)
+    return train.build_setup(cfg, init_state=True)
+
+
+def load_workdir(workdir: str | pathlib.Path, overrides: Sequence[str] = (),
+                 ) -> LoadedWorkdir:
+  """Restores the newest checkpoint of a training workdir.
+
+  Args:
+    workdir: a folder written by `signllm train` (config.json, checkpoints/).
+    overrides: `a.b=value` config overrides (e.g. data.data_dir=... when the
+      dataset moved, or generate.* settings).
+
+  Raises:
+    GenerateError: no such workdir, no config.json, no checkpoint, or the
+      dataset (tokenizer, statistics) cannot be found.
+  """
+  workdir = pathlib.Path(workdir)
+  if not workdir.is_dir():
+    raise GenerateError(f"{workdir}: no such workdir")
+  cfg_path = workdir / "config.json"
+  if not cfg_path.is_file():
+    raise GenerateError(
+        f"{workdir}: no config.json, so not a training workdir (train one "
+        f"with `signllm train --config ... --workdir {workdir}`)")
+  try:
+    cfg = config_lib.from_json(cfg_path.read_text(encoding="utf-8"))
+    cfg = config_lib.apply_overrides(cfg, overrides)
+  except json.JSONDecodeError as e:
+    raise GenerateError(f"{cfg_path}: not valid JSON ({e})") from None
+  except ValueError as e:  # ConfigError included
+    raise GenerateError(f"{cfg_path}: {e}") from None
+  ckpt_dir = workdir / "checkpoints"
+  if not ckpt_dir.is_dir() or not any(
+      p.name.isdigit() for p in ckpt_dir.iterdir()):
+    raise GenerateError(
+        f"{workdir}: no checkpoint in {ckpt_dir} (has training saved one? "
+        "checkpoints are written every train.ckpt_every steps and at the "
+        "end)")
+  try:
+    setup = _build_setup(cfg)
+  except train.TrainingError as e:
+    raise GenerateError(
+        f"{workdir}: cannot load the dataset's tokenizer and pose "
+        f"statistics: {e}. If the dataset moved, pass "
+        "--config.data.data_dir=NEW_DIR") from None
+  target = _abstract_with_shardings(setup.state, setup.state_shardings)
+  with checkpoint.make_manager(ckpt_dir, async_save=False) as mngr:
+    try:
+      restored = checkpoint.restore_latest(mngr, state_target=target)
+    except checkpoint.NoCheckpointError as e:
+      raise GenerateError(str(e)) from None
+  if restored is None:
+    raise GenerateError(f"{workdir}: no checkpoint in {ckpt_dir}")
+  model, _ = nnx.merge(setup.graphdef, restored["state"])
+  return LoadedWorkdir(workdir=workdir, cfg=cfg, mesh=setup.mesh, model=model,
+                       tokenizer=setup.tokenizer, stats=setup.stats,
+                       step=int(restored["step"]), langs=setup.langs)
+
+
+# --------------------------------------------------------------------------
+# Requests -> token batches.
+
+
+@dataclasses.dataclass
+class Request:
+  """One input: text (MLSF) or prompt (Prompt2LangGloss)."""
+  source: str  # the text or the prompt
+  lang: str | None  # required for MLSF; a hint (or None) for P2LG
+  where: str  # for messages: "--text", "in.txt line 3"
+
+
+@dataclasses.dataclass
+class Generated:
+  """One produced sequence in the internal convention."""
+  id: str
+  source: str  # the input text or prompt
+  lang: str  # the sign language ("" when a P2LG LangGloss has no tag)
+  pose_TxJx3: np.ndarray  # de-normalised, float32
+  counter_T: np.ndarray  # the model's predicted counter per frame
+  timing: str  # "predicted" | "oracle"
+  lang_gloss: str | None = None  # the decoded LangGloss (P2LG)
+  truncated: bool = False  # the input was cut to the model's max length
+
+
+def encode_ids(tokenizer, text: str, max_len: int, *, bos: bool
+               ) -> tuple[np.ndarray, bool]:
+  """Token ids (+ EOS, BOS if asked) zero-padded to max_len; truncated?.
+
+  The same layout and truncation as the training pipeline.
+  """
+  ids = tokenizer.encode(text)
+  room = max_len - 1 - int(bos)
+  truncated = len(ids) > room
+  ids = ([tokenizer.bos_id] if bos else []) + ids[:room] + [
+      tokenizer.eos_id]
+  out = np.zeros(max_len, np.int32)
+  out[:len(ids)] = ids
+  return out, truncated
+
+
+def check_request(loaded: LoadedWorkdir, req: Request) -> None:
+  """Raises GenerateError for an input the model cannot serve."""
+  if not req.source.strip():
+    what = "prompt" if loaded.mode == "p2lg" else "text"
+    raise GenerateError(f"{req.where}: empty {what}")
+  if req.lang is None:
+    if loaded.mode != "p2lg":
+      raise GenerateError(
+          f"{req.where}: no sign language given: pass --lang (one of "
+          f"{', '.join(loaded.langs)}) or write 'LANG<TAB>text' lines")
+    return
+  try:
+    languages.lang_index(req.lang)
+  except ValueError as e:
+    raise GenerateError(f"{req.where}: {e}") from None
+  if req.lang not in loaded.langs:
+    raise GenerateError(
+        f"{req.where}: the model in {loaded.workdir} was not trained on "
+        f"{req.lang} (data.langs = {', '.join(loaded.langs)})")
+
+
+def _source_rows(loaded: LoadedWorkdir, reqs: Sequence[Request]
+                 ) -> tuple[dict[str, np.ndarray], list[bool]]:
+  d = loaded.cfg.data
+  p2lg = loaded.mode == "p2lg"
+  key, max_len = ("prompt", d.max_prompt_len) if p2lg else (
+      "text", d.max_text_len)
+  rows, truncated = [], []
+  for r in reqs:
+    ids, cut = encode_ids(loaded.tokenizer, r.source, int(max_len), bos=False)
+    if cut:
+      log.warning("%s: longer than the model's %s limit of %d tokens; "
+                  "truncated (as in training)", r.where,
+                  f"data.max_{key}_len", max_len)
+    rows.append(ids)
+    truncated.append(cut)
+  tokens = np.stack(rows)
+  lang = np.array([languages.lang_index(r.lang) if r.lang else 0
+                   for r in reqs], np.int32)
+  return {key: tokens, f"{key}_mask": tokens != 0, "lang": lang}, truncated
+
+
+# --------------------------------------------------------------------------
+# The compiled core, shared with evaluation.
+
+
+def decode_lang_gloss(loaded: LoadedWorkdir, batch) -> np.ndarray:
+  """Prompt2LangGloss stage 1: LangGloss token rows (BOS ... EOS 0...)."""
+  g = loaded.cfg.generate
+  tok = loaded.tokenizer
+  src = {"prompt": batch["prompt"], "prompt_mask": batch["prompt_mask"]}
+  if g.gloss_decoding == "beam":
+    out = gloss_decode.beam_search(
+        loaded.model, src, max_len=int(g.max_gloss_len),
+        beam_size=int(g.beam_size), bos_id=tok.bos_id, eos_id=tok.eos_id)
+  elif g.gloss_decoding == "greedy":
+    out = gloss_decode.greedy_decode(
+        loaded.model, src, max_len=int(g.max_gloss_len), bos_id=tok.bos_id,
+        eos_id=tok.eos_id)
+  else:
+    raise GenerateError(f"generate.gloss_decoding must be greedy or beam, "
+                        f"got {g.gloss_decoding!r}")
+  return np.asarray(jax.device_get(out["tokens"]))
+
+
+def generate_batch(loaded: LoadedWorkdir, batch, *, length_mode: str,
+                   lang_gloss=None) -> dict[str, Any]:
+  """Poses for one batch (source tokens as the model needs them).
+
+  Args:
+    loaded: the model.
+    batch: text/text_mask/lang (MLSF) or prompt/prompt_mask (P2LG); plus
+      pose/length for oracle timing.
+    length_mode: "counter" or "oracle".
+    lang_gloss: P2LG only: stage-1 rows already decoded (reused between the
+      two timings); decoded here when None.
+
+  Returns:
+    {"frames": [B, T, 151] normalised frames (predicted counter last),
+     "lengths": [B], "timing", "lang_gloss": [B, G] or None}, numpy.
+  """
+  if loaded.mode == "p2lg":
+    if lang_gloss is None:
+      lang_gloss = decode_lang_gloss(loaded, batch)
+    arrays = {"lang_gloss": lang_gloss, "lang_gloss_mask": lang_gloss != 0,
+              "lang": batch["lang"]}
+  else:
+    arrays = {k: batch[k] for k in ("text", "text_mask", "lang")}
+  if length_mode == "oracle":
+    arrays.update(pose=batch["pose"], length=batch["length"])
+  g = loaded.cfg.generate
+  out = pose_decode.generate_pose(
+      loaded.model, arrays, max_len=int(g.max_frames),
+      length_mode=length_mode,
+      stop_threshold=float(g.counter_threshold))
+  frames, lengths = jax.device_get((out["pose"], out["lengths"]))
+  return {"frames": np.asarray(frames), "lengths": np.asarray(lengths),
+          "timing": out["timing"], "lang_gloss": lang_gloss}
+
+
+def frames_to_pose(frames_TxF: np.ndarray, stats: normalize.PoseStats
+                   ) -> np.ndarray:
+  """Normalised model frames -> internal pose [T, 50, 3] float32."""
+  return np.asarray(normalize.from_frames(np.asarray(frames_TxF, np.float32),
+                                          stats), np.float32)
+
+
+def lang_of_gloss(text: str) -> str:
+  """The most frequent language tag of a decoded LangGloss ("" if none)."""
+  tags = collections.Counter(w for w in text.split()
+                             if w in languages.BY_CODE)
+  return tags.most_common(1)[0][0] if tags else ""
+
+
+def _pad_rows(arrays: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+  """Repeats the last row up to n rows (padding never changes real rows)."""
+  have = len(next(iter(arrays.values())))
+  if have == n:
+    return arrays
+  return {k: np.concatenate([v, np.repeat(v[-1:], n - have, 0)])
+          for k, v in arrays.items()}
+
+
+def check_length_mode(length_mode: str) -> None:
+  if length_mode == "oracle":
+    raise GenerateError(
+        "--length oracle needs each clip's ground-truth frame count, which "
+        "only a dataset has: use `signllm evaluate` (it reports predicted "
+        "and oracle timing side by side)")
+  if length_mode != "counter":
+    raise GenerateError(f"--length must be counter or oracle, got "
+                        f"{length_mode!r}")
+
+
+def generate(loaded: LoadedWorkdir, requests: Sequence[Request], *,
+             length_mode: str = "counter", batch_size: int = 8,
+             progress: bool = False) -> list[Generated]:
+  """Poses for every request, in input order.
+
+  Raises GenerateError for an invalid request (before any decoding) and for
+  `length_mode="oracle"` (ground-truth lengths exist only in evaluation).
+  """
+  check_length_mode(length_mode)
+  if not requests:
+    raise GenerateError("nothing to generate (no input)")
+  for r in requests:
+    check_request(loaded, r)
+  # MLSF: one language per compiled call; P2LG batches mix languages.
+  groups: dict[str, list[int]] = collections.defaultdict(list)
+  for i, r in enumerate(requests):
+    groups[r.lang if loaded.mode != "p2lg" else ""].append(i)
+  b = min(batch_size, len(requests))
+  chunks = [idx[s:s + b] for idx in groups.values()
+            for s in range(0, len(idx), b)]
+  results: list[Generated | None] = [None] * len(requests)
+  for chunk in tqdm.tqdm(chunks, desc="generate", disable=not progress):
+    arrays, truncated = _source_rows(loaded, [requests[i] for i in chunk])
+    out = generate_batch(loaded, _pad_rows(arrays, b),
+                         length_mode=length_mode)
+    for row, i in enumerate(chunk):
+      req = requests[i]
+      n = int(out["lengths"][row])
+      frames = out["frames"][row, :n]
+      gloss_text = None
+      lang = req.lang or ""
+      if out["lang_gloss"] is not None:
+        gloss_text = loaded.tokenizer.decode(out["lang_gloss"][row])
+        decoded_lang = lang_of_gloss(gloss_text)
+        if req.lang and decoded_lang and decoded_lang != req.lang:
+          log.warning("%s: --lang %s but the decoded LangGloss is tagged %s",
+                      req.where, req.lang, decoded_lang)
+        lang = decoded_lang or lang
+      results[i] = Generated(
+          id=f"{i:04d}_{lang or 'XX'}", source=req.source, lang=lang,
+          pose_TxJx3=frames_to_pose(frames, loaded.stats),
+          counter_T=frames[:, -1].copy(), timing=out["timing"],
+          lang_gloss=gloss_text, truncated=truncated[row])
+  return results  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------
+# Inputs and outputs.
+
+
+def parse_formats(spec: str) -> tuple[str, ...]:
+  fmts = tuple(f.strip().lower() for f in spec.split(",") if f.strip())
+  bad = [f for f in fmts if f not in FORMATS]
+  if bad or not fmts:
+    raise GenerateError(f"--formats: unknown {', '.join(bad) or '(empty)'}; "
+                        f"choose from {', '.join(FORMATS)}")
+  return fmts
+
+
+def read_input_file(path: str | pathlib.Path, *, mode: str,
+                    default_lang: str | None) -> list[Request]:
+  """One request per non-blank line; MLSF lines may be "LANG<TAB>text"."""
+  path = pathlib.Path(path)
+  try:
+    lines = path.read_text(encoding="utf-8").splitlines()
+  except FileNotFoundError:
+    raise GenerateError(f"{path}: no such input file") from None
+  except UnicodeDecodeError as e:
+    raise GenerateError(f"{path}: not UTF-8 (byte {e.start})") from None
+  reqs = []
+  for n, line in enumerate(lines, 1):
+    if not line.strip():
+      continue  # blank lines separate nothing; skipping them loses nothing
+    lang, text = default_lang, line
+    if "\t" in line:
+      head, _, rest = line.partition("\t")
+      if head.strip() in languages.BY_CODE or mode != "p2lg":
+        lang, text = head.strip(), rest
+    reqs.append(Request(source=text.strip(), lang=lang,
+                        where=f"{path} line {n}"))
+  if not reqs:
+    raise GenerateError(f"{path}: no input lines")
+  return reqs
+
+
+def _records(results: Sequence[Generated], convention: str
+             ) -> list[skels.Record]:
+  recs = []
+  for g in results:
+    pose = g.pose_TxJx3
+    if convention == "pt":
+      pose = skels.neck_centre(pose)
+    recs.append(skels.Record(id=g.id, text=g.source, pose=pose,
+                             gloss=g.lang_gloss))
+  return recs
+
+
+def write_npz(path: pathlib.Path, results: Sequence[Generated]) -> None:
+  """pose [N, T, 50, 3] (zero after each length), lengths, text, lang..."""
+  t = max(len(g.pose_TxJx3) for g in results)
+  pose = np.zeros((len(results), t, 50, 3), np.float32)
+  counter = np.zeros((len(results), t), np.float32)
+  for i, g in enumerate(results):
+    pose[i, :len(g.pose_TxJx3)] = g.pose_TxJx3
+    counter[i, :len(g.counter_T)] = g.counter_T
+  np.savez(path, pose=pose, counter=counter,
+           lengths=np.array([len(g.pose_TxJx3) for g in results], np.int32),
+           text=np.array([g.source for g in results]),
+           lang=np.array([g.lang for g in results]),
+           id=np.array([g.id for g in results]),
+           lang_gloss=np.array([g.lang_gloss or "" for g in results]),
+           timing=np.array(results[0].timing))
+
+
+def write_outputs(results: Sequence[Generated], out_dir: str | pathlib.Path,
+                  *, formats: Sequence[str], convention: str = "prompt2sign",
+                  fps: float = FPS, size: tuple[int, int] = (320, 320),
+                  progress: bool = False) -> list[pathlib.Path]:
+  """Writes the requested formats under out_dir; returns the paths."""
+  out = pathlib.Path(out_dir)
+  out.mkdir(parents=True, exist_ok=True)
+  written: list[pathlib.Path] = []
+  if "skels" in formats:
+    paths = skels.write_split(out, SPLIT_NAME, _records(results, convention),
+                              convention=convention)
+    written += [paths[k] for k in sorted(paths)]
+  if "npz" in formats:
+    path = out / f"{SPLIT_NAME}.npz"
+    write_npz(path, results)
+    written.append(path)
+  per_item = [f for f in ("pose", "gif", "mp4") if f in formats]
+  for g in tqdm.tqdm(results if per_item else [], desc="write",
+                     disable=not progress):
+    if "pose" in formats:
+      written.append(pose_io.write_pose(out / f"{g.id}.pose", g.pose_TxJx3,
+                                        fps))
+    for fmt in ("gif", "mp4"):
+      if fmt in formats:
+        title = f"{g.lang}: {g.source}"[:48]
+        written.append(render.render(g.pose_TxJx3, out / f"{g.id}.{fmt}",
+                                     fps=fps, size=size, title=title))
+  return written
+
+
+def _requests_from_args(args, mode: str) -> list[Request]:
+  lang = args.lang.strip() or None
+  text, prompt = getattr(args, "text", ""), getattr(args, "prompt", "")
+  input_file = getattr(args, "input_file", "")
+  if input_file:
+    return read_input_file(input_file, mode=mode, default_lang=lang)
+  if mode == "p2lg":
+    if text and not prompt:
+      raise GenerateError(
+          "this is a Prompt2LangGloss model: pass --prompt (a question-style "
+          "prompt), not --text")
+    return [Request(source=prompt, lang=lang, where="--prompt")]
+  if prompt and not text:
+    raise GenerateError("this is an MLSF model: pass --text and --lang, not "
+                        "--prompt")
+  return [Request(source=text, lang=lang, where="--text")]
+
+
+def generate_cli(args, overrides: Sequence[str] = ()) -> list[pathlib.Path]:
+  """`signllm generate`; returns the written paths (GenerateError: bad use)."""
+  formats = parse_formats(args.formats)
+  if args.convention not in skels.CONVENTIONS:
+    raise GenerateError(f"--convention must be one of "
+                        f"{', '.join(skels.CONVENTIONS)}")
+  check_length_mode(args.length)
+  loaded = load_workdir(args.workdir, overrides)
+  requests = _requests_from_args(args, loaded.mode)
+  batch_mode = len(requests) > 1 or bool(getattr(args, "input_file", ""))
+  results = generate(loaded, requests, length_mode=args.length,
+                     batch_size=int(loaded.cfg.data.batch_size),
+                     progress=batch_mode)
+  for g in results:
+    if g.lang_gloss is not None:
+      print(f"{g.id}\tLangGloss: {g.lang_gloss}")
+    if g.truncated:
+      print(f"{g.id}\twarning: input truncated to the model's max length")
+  return write_outputs(results, args.out, formats=formats,
+                       convention=args.convention, progress=batch_mode)
