@@ -1,7 +1,7 @@
 """SignLLM models: MLSF (stacked per-language groups), shared multilingual,
 and Prompt2LangGloss; `build_model` is the one entry point.
 
-Every model maps a batch dict (see docs/CONTRIBUTING_AGENTS.md) to a dict:
+Every model maps a batch dict (see docs/CONVENTIONS.md) to a dict:
   "pose":         [B, T, 151 * k] teacher-forced predictions; position t
                   predicts batch["pose"][:, t] (and the k-1 following frames).
   "gloss_logits": [B, G, V] (Prompt2LangGloss); position g predicts

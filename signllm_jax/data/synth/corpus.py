@@ -4,7 +4,7 @@ Each example is either a sentence (2-4 signs from `grammar.py` frames, ~40-200
 frames) or an isolated sign (~15-60 frames), signed by one of the language's
 signers (`motion.make_signer`) and paired with spoken text, glosses in sign
 order, a LangGloss, a question-style prompt, per-sign frame spans and concept
-ids (CONTRIBUTING_AGENTS.md, "The example schema").
+ids (docs/CONVENTIONS.md, "The example schema").
 
 Determinism and random access: example k of (lang, split) depends only on
 (seed, lang, split, k) and the lexicon, so `tiny` is a prefix of `small`,

@@ -4,7 +4,7 @@ Coordinates (body frame, before a signer is applied): x to the viewer's right
 (the signer's left), y down, z towards the viewer, in units of half the
 shoulder width, origin at the neck; like OpenPose image coordinates with a
 depth axis. The signer is right-handed: the dominant hand is the right hand.
-A rendered pose is in the internal Prompt2Sign convention (CONTRIBUTING_AGENTS.
+A rendered pose is in the internal Prompt2Sign convention (docs/CONVENTIONS.
 md): the body spans roughly [-2, 2], a hand (wrist to fingertip) is about 0.4
 long, about a tenth of the body.
 
