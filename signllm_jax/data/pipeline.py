@@ -125,7 +125,12 @@ def _artefacts(cfg) -> _Artefacts:
   return _Artefacts(path, tok, datasets.load_stats(path=path))
 
 
-def _ids(tok, text: str, max_len: int, bos: bool) -> tuple[np.ndarray, bool]:
+def encode_ids(tok, text: str, max_len: int, *, bos: bool
+               ) -> tuple[np.ndarray, bool]:
+  """Token ids (+ EOS, BOS if asked) zero-padded to max_len; truncated?.
+
+  Training, evaluation and generation all encode text through this.
+  """
   ids = tok.encode(text)
   room = max_len - 1 - int(bos)
   truncated = len(ids) > room
@@ -170,9 +175,9 @@ class Preprocess:
     index = int(index)
     ex = self.source[index]
     lt, lp, lg = self.lens
-    text, _ = _ids(self.tok, _str(ex["text"]), lt, bos=False)
-    prompt, _ = _ids(self.tok, _str(ex["prompt"]), lp, bos=False)
-    gloss, _ = _ids(self.tok, _str(ex["lang_gloss"]), lg, bos=True)
+    text, _ = encode_ids(self.tok, _str(ex["text"]), lt, bos=False)
+    prompt, _ = encode_ids(self.tok, _str(ex["prompt"]), lp, bos=False)
+    gloss, _ = encode_ids(self.tok, _str(ex["lang_gloss"]), lg, bos=True)
     frames_TxF = normalize.to_frames(
         np.asarray(ex["pose"], np.float32), self.stats)[:self.frames]
     t = frames_TxF.shape[0]

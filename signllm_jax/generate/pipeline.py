@@ -41,6 +41,7 @@ from signllm_jax import languages
 from signllm_jax import render
 from signllm_jax import train
 from signllm_jax.data import normalize
+from signllm_jax.data import pipeline as data_pipeline
 from signllm_jax.data import pose_io
 from signllm_jax.data import skels
 from signllm_jax.generate import gloss_decode
@@ -184,22 +185,6 @@ class Generated:
   truncated: bool = False  # the input was cut to the model's max length
 
 
-def encode_ids(tokenizer, text: str, max_len: int, *, bos: bool
-               ) -> tuple[np.ndarray, bool]:
-  """Token ids (+ EOS, BOS if asked) zero-padded to max_len; truncated?.
-
-  The same layout and truncation as the training pipeline.
-  """
-  ids = tokenizer.encode(text)
-  room = max_len - 1 - int(bos)
-  truncated = len(ids) > room
-  ids = ([tokenizer.bos_id] if bos else []) + ids[:room] + [
-      tokenizer.eos_id]
-  out = np.zeros(max_len, np.int32)
-  out[:len(ids)] = ids
-  return out, truncated
-
-
 def check_request(loaded: LoadedWorkdir, req: Request) -> None:
   """Raises GenerateError for an input the model cannot serve."""
   if not req.source.strip():
@@ -229,7 +214,8 @@ def _source_rows(loaded: LoadedWorkdir, reqs: Sequence[Request]
       "text", d.max_text_len)
   rows, truncated = [], []
   for r in reqs:
-    ids, cut = encode_ids(loaded.tokenizer, r.source, int(max_len), bos=False)
+    ids, cut = data_pipeline.encode_ids(loaded.tokenizer, r.source,
+                                        int(max_len), bos=False)
     if cut:
       log.warning("%s: longer than the model's %s limit of %d tokens; "
                   "truncated (as in training)", r.where,
