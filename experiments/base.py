@@ -46,6 +46,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       log_every=20,
       eval_every=500,
       eval_batches=8,             # dev batches per periodic validation
+      # Free-running dev DTW-MJE (generated poses, generate.length timing)
+      # every N steps (0 = off) on the first dev examples of each language.
+      gen_eval_every=0,
+      gen_eval_per_lang=16,
       ckpt_every=500,
       max_to_keep=3,
       async_checkpointing=True,
@@ -74,7 +78,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
 
   cfg.generate = ml_collections.ConfigDict(dict(
       max_frames=256,
-      length="counter",           # counter | oracle (PT's ground-truth timing)
+      # The model's own timing: auto (its length head if it has one, else
+      # its counter) | counter | length. Oracle timing is evaluation-only.
+      length="auto",
       counter_threshold=0.995,
       gloss_decoding="greedy",    # greedy | beam
       beam_size=4,

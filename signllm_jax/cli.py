@@ -90,7 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
   g.add_argument("--prompt", default="")
   g.add_argument("--input_file", default="",
                  help="batch mode: one text (MLSF) or prompt (p2lg) per line")
-  p.add_argument("--length", choices=["counter", "oracle"], default="counter")
+  p.add_argument("--length", choices=["counter", "length", "oracle"],
+                 default=None,
+                 help="timing: the model's own by default (its length head "
+                      "if it has one, else its counter)")
   p.add_argument("--out", default="generated", help="output folder")
   p.add_argument("--formats", default="skels,pose,npz,gif",
                  help="comma list of skels,pose,npz,gif,mp4")

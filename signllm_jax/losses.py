@@ -91,6 +91,7 @@ def total_loss(model_out, batch, model_cfg: ml_collections.ConfigDict):
   """The training objective of any model mode.
 
   loss = pose_loss (if the model predicted poses)
+         + length_loss_weight * (log_length - log T)^2 (with a length head)
          + gloss_loss_weight * token_xent (if it predicted gloss logits).
   With future prediction k > 1 the pose loss covers every existing future
   frame (future_targets) with the same per-example reduction.
@@ -121,6 +122,16 @@ def total_loss(model_out, batch, model_cfg: ml_collections.ConfigDict):
     loss = loss + pose
     per_example_loss_B = per_example_loss_B + per_pose_B
     aux.update(pose_loss=pose, per_example_mse=per_mse_B)
+  if "log_length" in model_out:
+    # Squared error of log(frames): relative length errors weigh the same
+    # for short and long clips.
+    w = model_cfg.length_loss_weight
+    target_B = jnp.log(jnp.maximum(batch["length"].astype(jnp.float32), 1.0))
+    per_len_B = jnp.square(model_out["log_length"] - target_B)
+    length = _weighted_mean(per_len_B, example_mask_B.astype(jnp.float32))
+    loss = loss + w * length
+    per_example_loss_B = per_example_loss_B + w * per_len_B
+    aux["length_loss"] = length
   if "gloss_logits" in model_out:
     w = model_cfg.gloss_loss_weight
     xent, per_xent_B = token_xent(

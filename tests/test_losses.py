@@ -102,3 +102,23 @@ def test_total_loss_with_future_prediction_and_l1():
   assert aux["per_example_mse"].shape == (b,)
   assert not np.allclose(aux["per_example_mse"], aux["per_example_loss"])
   assert float(aux["gloss_xent"]) == 0.0
+
+
+def test_total_loss_adds_the_weighted_log_length_error():
+  cfg = variants.model_config("smoke")
+  cfg.length_loss_weight = 0.5
+  b, t, f = 3, 4, 151
+  pose = jnp.zeros((b, t, f))
+  mask = np.arange(t)[None] < np.array([4, 2, 1])[:, None]
+  batch = {"pose": pose, "pose_mask": jnp.asarray(mask),
+           "length": jnp.array([4, 2, 1]),
+           "example_mask": jnp.array([True, True, False])}
+  log_len = jnp.array([np.log(2.0), np.log(2.0), 7.0])
+  loss, aux = losses.total_loss({"pose": pose, "log_length": log_len},
+                                batch, cfg)
+  per = np.array([np.log(2.0) - np.log(4.0), 0.0, 7.0]) ** 2
+  # The padding row (example_mask False) does not count in the mean.
+  np.testing.assert_allclose(aux["length_loss"], per[:2].mean(), rtol=1e-5)
+  np.testing.assert_allclose(loss, 0.5 * per[:2].mean(), rtol=1e-5)
+  np.testing.assert_allclose(aux["per_example_loss"], 0.5 * per, rtol=1e-5)
+  assert float(aux["pose_loss"]) == 0.0

@@ -32,6 +32,8 @@ BASELINE_ROWS = (MEAN_POSE, NEAREST_NEIGHBOUR, GROUND_TRUTH)
 TIMINGS = {
     "predicted": "predicted counter (the model stops when its counter "
                  "reaches 1; its own length)",
+    "predicted length": "predicted length (the model's length head sets its "
+                        "frame count; its own length)",
     "oracle": "oracle length (ground-truth frame count, as PT's published "
               "DTW)",
 }

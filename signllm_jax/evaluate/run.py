@@ -57,6 +57,7 @@ from signllm_jax.evaluate import report as report_lib
 from signllm_jax.evaluate import text_metrics
 from signllm_jax.evaluate import train_backtranslator
 from signllm_jax.generate import pipeline as gen
+from signllm_jax.generate import pose_decode
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,8 @@ def produce(loaded: gen.LoadedWorkdir, data_cfg, split: str,
     lang_B = np.asarray(jax.device_get(batch["lang"]))
     if limit is not None and count[int(lang_B[0])] >= limit:
       continue  # batches are single-language: skip before generating
-    pred = gen.generate_batch(loaded, batch, length_mode="counter")
+    pred = gen.generate_batch(loaded, batch,
+                              length_mode=gen.own_timing(loaded))
     orc = gen.generate_batch(loaded, batch, length_mode="oracle",
                              lang_gloss=pred["lang_gloss"])
     host = jax.device_get({k: batch[k] for k in
@@ -474,7 +476,8 @@ def evaluate_workdir(workdir: str | pathlib.Path, *, split: str | None = None,
                            int(cfg.evaluate.render_samples))
   settings["seconds"] = {"generate": round(t_gen, 1),
                          "total": round(time.perf_counter() - t0, 1)}
-  report = report_lib.build_report(results, timing="predicted", note=note,
+  own = pose_decode.TIMING[gen.own_timing(loaded)]
+  report = report_lib.build_report(results, timing=own, note=note,
                                    settings=settings)
   n = len(examples)
   markdown = (f"## {model_name} on {cfg.data.name}/{cfg.data.config} "

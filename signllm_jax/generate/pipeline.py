@@ -8,7 +8,8 @@ de-normalise with the dataset statistics -> write .skels / .pose / .npz /
 .gif / .mp4.
 
 Decisions:
-- Timing: the model's own predicted counter ("counter", the default).
+- Timing: the model's own, by default: its length head ("length") when it
+  has one (model.length_head), else its predicted counter ("counter").
   `--length oracle` needs ground-truth frame counts, which only a dataset
   has: it is refused here with a pointer to `signllm evaluate`, which reports
   both timings.
@@ -309,14 +310,27 @@ def _pad_rows(arrays: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
           for k, v in arrays.items()}
 
 
+def own_timing(loaded_or_cfg) -> str:
+  """The model's own timing from `generate.length`: "auto" (the default)
+  is "length" for a model with a length head, else "counter"."""
+  cfg = getattr(loaded_or_cfg, "cfg", loaded_or_cfg)
+  mode = cfg.generate.get("length", "auto")
+  if mode == "auto":
+    return "length" if cfg.model.get("length_head") else "counter"
+  if mode not in ("counter", "length"):
+    raise GenerateError(f"generate.length must be auto, counter or length, "
+                        f"got {mode!r}")
+  return mode
+
+
 def check_length_mode(length_mode: str) -> None:
   if length_mode == "oracle":
     raise GenerateError(
         "--length oracle needs each clip's ground-truth frame count, which "
         "only a dataset has: use `signllm evaluate` (it reports predicted "
         "and oracle timing side by side)")
-  if length_mode != "counter":
-    raise GenerateError(f"--length must be counter or oracle, got "
+  if length_mode not in ("counter", "length"):
+    raise GenerateError(f"--length must be counter, length or oracle, got "
                         f"{length_mode!r}")
 
 
@@ -488,11 +502,17 @@ def generate_cli(args, overrides: Sequence[str] = ()) -> list[pathlib.Path]:
   if args.convention not in skels.CONVENTIONS:
     raise GenerateError(f"--convention must be one of "
                         f"{', '.join(skels.CONVENTIONS)}")
-  check_length_mode(args.length)
+  if args.length:
+    check_length_mode(args.length)
   loaded = load_workdir(args.workdir, overrides)
+  length_mode = args.length or own_timing(loaded)
+  check_length_mode(length_mode)
+  if length_mode == "length" and not loaded.cfg.model.get("length_head"):
+    raise GenerateError("--length length needs a model trained with a "
+                        "length head (model.length_head=True)")
   requests = _requests_from_args(args, loaded.mode)
   batch_mode = len(requests) > 1 or bool(getattr(args, "input_file", ""))
-  results = generate(loaded, requests, length_mode=args.length,
+  results = generate(loaded, requests, length_mode=length_mode,
                      batch_size=int(loaded.cfg.data.batch_size),
                      progress=batch_mode)
   for g in results:

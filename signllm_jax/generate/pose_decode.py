@@ -14,6 +14,10 @@ Timing modes (`length_mode`, reported back as out["timing"]):
              1 - 0.5 / max_len: the internal counter of a T-frame clip is
              (i+1)/T, so only a last frame reaches it for any T <= max_len);
              that frame is kept. Sequences that never stop get max_len.
+  "length"   the model's own length head (model.length_head): each
+             sequence runs for round(exp(predicted log length)) frames
+             (clipped to [1, max_len]) and its counter channel is set to the
+             schedule (i+1)/T of that length, fed back as in training.
   "oracle"   PT's released decoder: the predicted counter is overwritten by
              the ground truth counter of batch["pose"] (also fed back), and
              each sequence runs for its ground-truth batch["length"]. DTW
@@ -33,6 +37,11 @@ from flax import nnx
 from signllm_jax.model import pose_decoder
 
 
+LENGTH_MODES = ("counter", "length", "oracle")
+TIMING = {"counter": "predicted", "length": "predicted length",
+          "oracle": "oracle"}
+
+
 def default_threshold(max_len: int) -> float:
   return 1.0 - 0.5 / max_len
 
@@ -47,16 +56,16 @@ def generate_pose(model, batch, *, max_len: int, length_mode: str = "counter",
     batch: dict of arrays (source tokens as the model needs; "lang";
       "pose" and "length" for the oracle mode).
     max_len: frames generated at most (static; the cache length).
-    length_mode: "counter" or "oracle" (module docstring).
+    length_mode: "counter", "length" or "oracle" (module docstring).
     stop_threshold: counter value that ends a sequence (counter mode).
     use_cache: False = full re-compute decoder (benchmark twin of PT).
 
   Returns:
     {"pose": float32 [B, max_len, F], "lengths": int32 [B],
-     "timing": "predicted" | "oracle"}.
+     "timing": "predicted" | "predicted length" | "oracle"}.
   """
-  if length_mode not in ("counter", "oracle"):
-    raise ValueError(f"length_mode must be counter or oracle, got "
+  if length_mode not in LENGTH_MODES:
+    raise ValueError(f"length_mode must be one of {LENGTH_MODES}, got "
                      f"{length_mode!r}")
   if length_mode == "oracle" and ("pose" not in batch or
                                   "length" not in batch):
@@ -66,24 +75,33 @@ def generate_pose(model, batch, *, max_len: int, length_mode: str = "counter",
   graphdef, state = nnx.split(model)
   arrays = {k: v for k, v in batch.items() if hasattr(v, "shape")}
   pose, lengths = _generate(graphdef, state, arrays, max_len=max_len,
-                            oracle=length_mode == "oracle",
-                            threshold=threshold, use_cache=use_cache)
-  return {"pose": pose, "lengths": lengths,
-          "timing": "oracle" if length_mode == "oracle" else "predicted"}
+                            mode=length_mode, threshold=threshold,
+                            use_cache=use_cache)
+  return {"pose": pose, "lengths": lengths, "timing": TIMING[length_mode]}
 
 
-@functools.partial(jax.jit, static_argnames=("graphdef", "max_len", "oracle",
+@functools.partial(jax.jit, static_argnames=("graphdef", "max_len", "mode",
                                               "threshold", "use_cache"))
-def _generate(graphdef, state, batch, *, max_len, oracle, threshold,
+def _generate(graphdef, state, batch, *, max_len, mode, threshold,
               use_cache):
   model = nnx.merge(graphdef, state)
   encdec, tokens_BxL, mask_BxL, lang_B = model.pose_branch(batch)
   enc_BxLxD = encdec.encode(tokens_BxL, mask_BxL, lang_B)
   dec = encdec.decoder
   b, f = tokens_BxL.shape[0], dec.frame_dim
-  if oracle:
+  # "oracle" and "length" both impose a length and its counter schedule;
+  # they differ in where the length comes from.
+  oracle = mode != "counter"
+  if mode == "oracle":
     gt_counter_BxT = _fit(batch["pose"][..., -1], max_len)
     gt_len_B = jnp.minimum(batch["length"].astype(jnp.int32), max_len)
+  elif mode == "length":
+    log_len_B = encdec.predict_log_length(enc_BxLxD, mask_BxL)
+    gt_len_B = jnp.clip(jnp.round(jnp.exp(log_len_B)), 1,
+                        max_len).astype(jnp.int32)
+    t_1xT = jnp.arange(1, max_len + 1, dtype=jnp.float32)[None]
+    gt_counter_BxT = jnp.where(t_1xT <= gt_len_B[:, None],
+                               t_1xT / gt_len_B[:, None], 0.0)
 
   def step(t, prev_Bx1xF, cache, inputs_BxTxF):
     if use_cache:

@@ -4,6 +4,7 @@ and Prompt2LangGloss; `build_model` is the one entry point.
 Every model maps a batch dict (see docs/CONVENTIONS.md) to a dict:
   "pose":         [B, T, 151 * k] teacher-forced predictions; position t
                   predicts batch["pose"][:, t] (and the k-1 following frames).
+  "log_length":   [B] predicted log(frame count) (model.length_head only).
   "gloss_logits": [B, G, V] (Prompt2LangGloss); position g predicts
                   batch["lang_gloss"][:, g + 1].
 
@@ -23,6 +24,7 @@ A jitted step must return the updated model state so masks change per step.
 import jax
 import jax.numpy as jnp
 import ml_collections
+import numpy as np
 from flax import nnx
 
 from signllm_jax.model import encoder
@@ -34,6 +36,12 @@ from signllm_jax.model import variants
 GROUPS_ATTR = "groups"
 # Selects the MLSF stacked leaves in nnx.state(model) (and optimizer state).
 group_axis_filter = nnx.PathContains(GROUPS_ATTR)
+
+
+# Centres the untrained length head on 2 s clips at 25 fps (50 frames): the
+# first steps' log-length error is then O(1) instead of O(log(T)^2) ~ 16,
+# which would swamp the pose loss's gradient under global-norm clipping.
+LOG_LENGTH_OFFSET = float(np.log(50.0))
 
 
 class NoiseScale(nnx.Variable):
@@ -56,6 +64,10 @@ class EncDec(nnx.Module):
         frame_dim=cfg.frame_dim, future=cfg.future_prediction,
         counter_only=cfg.counter_only_input, noise_std=cfg.input_noise_std,
         compute_dtype=cfg.compute_dtype, rngs=rngs)
+    self.length_head = nnx.data(None)
+    if cfg.length_head:
+      self.length_head = layers.Dense(cfg.d_model, 1, ("embed", "frame"),
+                                      rngs=rngs)
     self.lang_embed = nnx.data(None)
     if num_langs:
       self.lang_embed = layers.param(
@@ -79,16 +91,30 @@ class EncDec(nnx.Module):
                         extra_BxD=self._lang_vec(lang_B), key=key,
                         noise_scale_C=noise_scale_C)
 
+  def predict_log_length(self, enc_BxLxD, enc_mask_BxL):
+    """log(frame count) [B] from the mean of the real encoder positions."""
+    if self.length_head is None:
+      raise ValueError("this model has no length head (model.length_head)")
+    w_BxL = enc_mask_BxL.astype(jnp.float32)
+    pooled_BxD = jnp.einsum("bl,bld->bd", w_BxL,
+                            enc_BxLxD.astype(jnp.float32)) / jnp.maximum(
+                                w_BxL.sum(-1, keepdims=True), 1.0)
+    return self.length_head(pooled_BxD)[:, 0] + LOG_LENGTH_OFFSET
+
   def __call__(self, tokens_BxL, mask_BxL, pose_BxTxF, lang_B=None, *,
                train: bool, key=None, noise_scale_C=None):
-    """Teacher-forced predictions [B, T, 151 * k] aligned with pose_BxTxF."""
+    """Teacher-forced outputs: {"pose": [B, T, 151 * k] aligned with
+    pose_BxTxF, and "log_length": [B] with a length head}."""
     key = key if train else None
     enc_BxLxD = self.encode(tokens_BxL, mask_BxL, lang_B,
                             key=layers.fold(key, 0))
     pred, _ = self.decode(pose_decoder.shift_right(pose_BxTxF), enc_BxLxD,
                           mask_BxL, lang_B, train=train,
                           key=layers.fold(key, 1), noise_scale_C=noise_scale_C)
-    return pred
+    out = {"pose": pred}
+    if self.length_head is not None:
+      out["log_length"] = self.predict_log_length(enc_BxLxD, mask_BxL)
+    return out
 
 
 class PromptToGloss(nnx.Module):
@@ -133,7 +159,8 @@ class _Base(nnx.Module):
     """(encoder-decoder, source tokens, source mask, lang_B or None)."""
     raise NotImplementedError
 
-  def _pose(self, batch, train):
+  def _pose(self, batch, train) -> dict:
+    """{"pose": ..., and "log_length" with a length head}."""
     encdec, tokens, mask, lang_B = self.pose_branch(batch)
     return encdec(tokens, mask, batch["pose"], lang_B, train=train,
                   key=self._train_key(train),
@@ -167,7 +194,7 @@ class MLSFModel(_Base):
             None)
 
   def __call__(self, batch, *, train: bool):
-    return {"pose": self._pose(batch, train)}
+    return self._pose(batch, train)
 
 
 class SharedMultilingualModel(_Base):
@@ -183,7 +210,7 @@ class SharedMultilingualModel(_Base):
     return self.encdec, batch["text"], batch["text_mask"], batch["lang"]
 
   def __call__(self, batch, *, train: bool):
-    return {"pose": self._pose(batch, train)}
+    return self._pose(batch, train)
 
 
 class P2LGModel(_Base):
@@ -206,7 +233,7 @@ class P2LGModel(_Base):
   def __call__(self, batch, *, train: bool):
     out = {}
     if self.stage in ("joint", "pose"):
-      out["pose"] = self._pose(batch, train)
+      out.update(self._pose(batch, train))
     if self.stage in ("joint", "gloss"):
       key = self._train_key(train)
       out["gloss_logits"] = self.gloss(batch["prompt"], batch["prompt_mask"],

@@ -83,6 +83,11 @@ def model_config(variant: str = "smoke") -> ml_collections.ConfigDict:
       future_prediction=1,  # k frames predicted per position
       counter_only_input=False,  # decoder input = counter channel only
       input_noise_std=0.0,  # Gaussian noise on decoder input joints (train)
+      # A head on the pooled encoder output predicting log(frames): the
+      # model's own timing without a counter threshold (length mode
+      # "length" at generation; see generate/pose_decode.py).
+      length_head=False,
+      length_loss_weight=1.0,
       loss="mse",  # "mse" | "l1"
       bos_id=1,
       eos_id=2,

@@ -7,6 +7,7 @@ from flax import nnx
 
 from signllm_jax import generate
 from signllm_jax.model import pose_decoder
+from signllm_jax.model import signllm
 from tests.model import helpers
 
 MAX_LEN = 8
@@ -155,3 +156,43 @@ def test_oracle_timing_uses_ground_truth_counter_and_length(model, batch):
 def test_start_frame_is_zero_with_counter_zero():
   start = pose_decoder.start_frames(2)
   assert start.shape == (2, 1, helpers.F) and not np.any(start)
+
+
+def _length_model(log_len):
+  model = helpers.build(length_head=True)
+  head = model.groups.length_head
+  head.kernel[...] = jnp.zeros_like(head.kernel[...])
+  head.bias[...] = jnp.full_like(head.bias[...],
+                                 log_len - signllm.LOG_LENGTH_OFFSET)
+  _force_counter(model.groups.decoder, -5.0)  # the counter must not matter
+  return model
+
+
+def test_length_mode_runs_the_predicted_length_like_oracle_timing(batch):
+  model = _length_model(np.log(5.0))
+  out = generate.generate_pose(model, batch, max_len=MAX_LEN,
+                               length_mode="length")
+  assert out["timing"] == "predicted length"
+  np.testing.assert_array_equal(out["lengths"], [5, 5, 5])
+  # Same frames as oracle timing with a ground truth of that length: the
+  # imposed counter schedule (i+1)/5 is fed back exactly as in training.
+  t = np.arange(MAX_LEN)
+  counter = np.where(t < 5, (t + 1) / 5.0, 0.0).astype(np.float32)
+  pose = np.zeros((3, MAX_LEN, helpers.F), np.float32)
+  pose[..., -1] = counter
+  oracle = generate.generate_pose(
+      model, dict(batch, pose=jnp.asarray(pose),
+                  length=jnp.full((3,), 5, jnp.int32)),
+      max_len=MAX_LEN, length_mode="oracle")
+  np.testing.assert_allclose(out["pose"], oracle["pose"], atol=1e-6)
+  np.testing.assert_allclose(np.asarray(out["pose"])[0, :, -1], counter,
+                             atol=1e-6)
+
+
+def test_length_mode_clips_to_max_len_and_needs_a_head(model, batch):
+  long = generate.generate_pose(_length_model(np.log(1000.0)), batch,
+                                max_len=MAX_LEN, length_mode="length")
+  np.testing.assert_array_equal(long["lengths"], [MAX_LEN] * 3)
+  with pytest.raises(ValueError, match="length head"):
+    generate.generate_pose(model, batch, max_len=MAX_LEN,
+                           length_mode="length")

@@ -187,3 +187,27 @@ def test_bad_config_is_rejected():
     helpers.build(widht=3)
   with pytest.raises(ValueError, match="p2lg_stage"):
     helpers.build(mode="p2lg", p2lg_stage="both")
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_length_head_predicts_per_example_and_trains(shared):
+  model = helpers.build(length_head=True, shared_multilingual=shared)
+  batch = helpers.make_batch(lang=1)
+  out = helpers.forward(model, batch)
+  assert out["log_length"].shape == (3,)
+  assert len(set(np.round(np.asarray(out["log_length"]), 6))) == 3
+  # Only real source tokens count: padding ids change nothing.
+  padded = dict(batch, text=jnp.where(batch["text_mask"], batch["text"], 5))
+  np.testing.assert_allclose(helpers.forward(model, padded)["log_length"],
+                             out["log_length"], rtol=1e-5)
+
+  @nnx.jit
+  def grads(model):
+    def loss_fn(model):
+      return losses.total_loss(model(batch, train=False), batch,
+                               helpers.smoke_cfg(length_head=True))[0]
+    return nnx.grad(loss_fn)(model)
+  g = grads(model)
+  head = (g.encdec if shared else g.groups).length_head
+  assert float(jnp.abs(head.kernel[...]).sum()) > 0.0
+  assert "log_length" not in helpers.forward(helpers.build(), batch)

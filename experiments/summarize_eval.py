@@ -1,0 +1,47 @@
+"""Compact per-language table (BLEU-4 / DTW-MJE per system) of an
+`signllm evaluate` JSON report, as the README shows it.
+
+  python experiments/summarize_eval.py runs/mlsf_cpu/eval_test.json
+"""
+
+import json
+import sys
+
+
+def _cell(m: dict) -> str:
+  bleu = m.get("bleu4")
+  bleu_s = "-" if bleu is None else f"{bleu:.2f}"
+  return f"{bleu_s} / {m['dtw_mje']:.3f}"
+
+
+def summarize(report: dict) -> str:
+  langs = report["languages"]
+  systems = list(next(iter(langs.values())))
+  short = [s.split(" (")[0] + (", oracle length" if "oracle" in s else "")
+           if s.startswith("SignLLM") else s for s in systems]
+  lines = ["| lang | " + " | ".join(short) + " |",
+           "|---|" + "---|" * len(systems)]
+  for lang, rows in langs.items():
+    lines.append(f"| {lang} | " + " | ".join(_cell(rows[s]) for s in systems)
+                 + " |")
+  lines.append("")
+  lines.append("Gloss accuracy (%, exact recogniser) / hand-motion ratio:")
+  lines.append("")
+  lines.append("| lang | " + " | ".join(short) + " |")
+  lines.append("|---|" + "---|" * len(systems))
+  for lang, rows in langs.items():
+    cells = []
+    for s in systems:
+      m = rows[s]
+      hm = m.get("hand_motion_ratio")
+      cells.append(f"{m.get('gloss_accuracy', float('nan')):.0f} / "
+                   + ("-" if hm is None else f"{hm:.2f}"))
+    lines.append(f"| {lang} | " + " | ".join(cells) + " |")
+  return "\n".join(lines)
+
+
+if __name__ == "__main__":
+  if len(sys.argv) != 2:
+    sys.exit(__doc__)
+  with open(sys.argv[1], encoding="utf-8") as f:
+    print(summarize(json.load(f)))
