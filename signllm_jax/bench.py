@@ -160,7 +160,11 @@ def bench_train(cfg, *, batch: int, frames: int,
   state = jax.jit(create, out_shardings=state_sh)()
   jax.block_until_ready(state)
   init_s = time.perf_counter() - t0
-  host_batch = synthetic_batch(batch=batch, frames=frames, text_len=20,
+  # As the trainer: rl.replay_mix "replace" serves fewer fresh rows.
+  num_shards = rl.num_shards(mesh)
+  fresh = rl.fresh_batch_size(batch, cfg.rl, num_shards)
+  num_replay = rl.replay_batch_size(batch, cfg.rl, num_shards)
+  host_batch = synthetic_batch(batch=fresh, frames=frames, text_len=20,
                                gloss_len=24, vocab=vocab)
   dev_batch = sharding.shard_host_batch(host_batch, mesh)
   group_mask = None
@@ -173,8 +177,8 @@ def bench_train(cfg, *, batch: int, frames: int,
       mesh=mesh)
   step_fn = jax.jit(steps.make_train_step(
       graphdef, model_cfg=cfg.model, rl_cfg=cfg.rl, group_mask=group_mask,
-      plateau=cfg.optim.schedule == "plateau", mesh=mesh, seed=cfg.seed),
-      donate_argnums=(0, 1))
+      plateau=cfg.optim.schedule == "plateau", mesh=mesh, seed=cfg.seed,
+      num_replay=num_replay), donate_argnums=(0, 1))
   t0 = time.perf_counter()
   lowered = step_fn.lower(state, rl_state, dev_batch)
   compiled = lowered.compile()
@@ -202,6 +206,7 @@ def bench_train(cfg, *, batch: int, frames: int,
   return {
       "what": "train_step", "variant": cfg.model.variant,
       "mode": cfg.model.mode, "batch": batch, "frames": frames,
+      "rl_mode": cfg.rl.mode, "fresh_rows": fresh, "replayed_rows": num_replay,
       "dtype": dtype, "devices": jax.device_count(),
       "device_kind": jax.devices()[0].device_kind,
       "params_total": int(n_params),

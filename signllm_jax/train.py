@@ -20,6 +20,7 @@ import time
 from typing import Any, Sequence
 
 import jax
+import ml_collections
 import numpy as np
 from flax import nnx
 from jax.experimental import multihost_utils
@@ -34,6 +35,7 @@ from signllm_jax import sharding
 from signllm_jax import steps
 from signllm_jax.data import datasets
 from signllm_jax.data import pipeline
+from signllm_jax.evaluate import dev_generation
 from signllm_jax.model import signllm
 
 log = logging.getLogger(__name__)
@@ -118,11 +120,14 @@ def compile_steps(cfg, setup: TrainSetup) -> tuple[Any, Any]:
   group_mask = None
   if cfg.model.mode == "mlsf" and not cfg.model.shared_multilingual:
     group_mask = steps.group_leaf_mask(setup.state, setup.num_langs)
+  num_replay = rl.replay_batch_size(cfg.data.batch_size, cfg.rl,
+                                    rl.num_shards(setup.mesh))
   train_step = jax.jit(
       steps.make_train_step(setup.graphdef, model_cfg=cfg.model, rl_cfg=cfg.rl,
                             group_mask=group_mask,
                             plateau=cfg.optim.schedule == "plateau",
-                            mesh=setup.mesh, seed=cfg.seed),
+                            mesh=setup.mesh, seed=cfg.seed,
+                            num_replay=num_replay),
       donate_argnums=(0, 1))
   eval_step = jax.jit(steps.make_eval_step(setup.graphdef,
                                            model_cfg=cfg.model))
@@ -138,12 +143,6 @@ def init_rl_state(cfg, train_iter, mesh) -> rl.RLTrainState | None:
     example_batch = steps.replay_item_spec(next(train_iter),
                                            max_frames=cfg.data.max_frames)
     train_iter.set_state(fresh_state)
-    if not rl.replay_batch_size(cfg.data.batch_size, cfg.rl,
-                                rl.num_shards(mesh)):
-      log.warning("rl.mode=rl_plc replays nothing: batch_size %d x "
-                  "replay_fraction %g rounds down to 0 rows over %d data "
-                  "shards", cfg.data.batch_size, cfg.rl.replay_fraction,
-                  rl.num_shards(mesh))
   return _replicate_rest(
       rl.init_state(cfg.rl, example_batch=example_batch, mesh=mesh), mesh)
 
@@ -186,7 +185,8 @@ class _Meter:
   """Step metrics: fetched one step late (no host sync per step), logged,
   non-finite losses counted.
 
-  frames_per_s counts real frames over the wall time of training steps only:
+  frames_per_s (and step_time_s, wall seconds per step) count the wall time
+  of training steps only:
   time spent in validation and checkpointing is excluded (`paused`). The
   first window of a run includes compilation.
   """
@@ -201,6 +201,7 @@ class _Meter:
     self.last = {}
     self._pending = None
     self._frames = 0
+    self._steps = 0
     self._t0 = time.perf_counter()
     self._paused_s = 0.0
 
@@ -227,6 +228,7 @@ class _Meter:
         else 0
     self.nonfinite_total += int(nonfinite)
     self._frames += int(m["frames"])
+    self._steps += 1
     limit = self.cfg.train.max_consecutive_nonfinite
     if self.consecutive_nonfinite >= limit:
       raise TrainingError(
@@ -245,15 +247,32 @@ class _Meter:
     # Adam's update at `step` used the schedule at count step - 1, scaled by
     # reduce_on_plateau's factor with the plateau schedule.
     scalars["lr"] = float(self.lr_fn(step - 1)) * scalars.get("lr_scale", 1.0)
-    scalars["frames_per_s"] = self._frames / max(
-        now - self._t0 - self._paused_s, 1e-9)
+    busy_s = max(now - self._t0 - self._paused_s, 1e-9)
+    scalars["frames_per_s"] = self._frames / busy_s
+    scalars["step_time_s"] = busy_s / max(self._steps, 1)
     scalars["nonfinite_total"] = self.nonfinite_total
     self.writer.write_scalars(step, {f"train/{k}": v
                                      for k, v in scalars.items()})
     self.bar.set_postfix(loss=f"{scalars['loss']:.4f}",
                          fps=f"{scalars['frames_per_s']:.0f}")
-    self._frames, self._t0, self._paused_s = 0, now, 0.0
+    self._frames, self._steps, self._t0, self._paused_s = 0, 0, now, 0.0
     self.last = scalars
+
+
+def _train_data_config(cfg, mesh):
+  """cfg.data with the fresh rows per step (rl.replay_mix "replace" takes
+  the replayed rows out of data.batch_size)."""
+  try:
+    rl.validate(cfg.rl)
+    fresh = rl.fresh_batch_size(cfg.data.batch_size, cfg.rl,
+                                rl.num_shards(mesh))
+  except ValueError as e:
+    raise TrainingError(str(e)) from None
+  if fresh == cfg.data.batch_size:
+    return cfg.data
+  data_cfg = ml_collections.ConfigDict(cfg.data.to_dict())
+  data_cfg.batch_size = fresh
+  return data_cfg
 
 
 def _replicate_rest(tree, mesh):
@@ -294,7 +313,8 @@ def _train(cfg, workdir: pathlib.Path, preempt: _Preemption) -> dict:
   state = setup.state
 
   # The data order follows data.shuffle_seed, independent of the init seed.
-  train_iter = pipeline.make_train_iterator(cfg.data, mesh=mesh)
+  train_iter = pipeline.make_train_iterator(_train_data_config(cfg, mesh),
+                                            mesh=mesh)
   rl_state = init_rl_state(cfg, train_iter, mesh)
   keep_replay = rl.has_state(cfg.rl)
 
@@ -335,6 +355,13 @@ def _train(cfg, workdir: pathlib.Path, preempt: _Preemption) -> dict:
     meter = _Meter(cfg, writer, bar, nonfinite_total)
     final: dict = {}
     step = saved_step = start_step
+    gen_every = int(cfg.train.get("gen_eval_every", 0) or 0)
+    gen_batches = None
+    if gen_every:
+      gen_batches = dev_generation.select_batches(
+          pipeline.make_eval_batches(cfg.data, mesh=mesh,
+                                     split=cfg.data.eval_split),
+          int(cfg.train.gen_eval_per_lang))
 
     def save():
       nonlocal saved_step
@@ -356,6 +383,11 @@ def _train(cfg, workdir: pathlib.Path, preempt: _Preemption) -> dict:
         meter.flush()
         with meter.paused():
           final.update(_validate(cfg, mesh, state, eval_step, writer, step))
+      if gen_every and step % gen_every == 0:
+        meter.flush()
+        with meter.paused():
+          final.update(_validate_generation(cfg, setup, state, gen_batches,
+                                            writer, step))
       if step % cfg.train.ckpt_every == 0 or step == cfg.train.steps:
         save()
     meter.flush()
@@ -368,6 +400,25 @@ def _train(cfg, workdir: pathlib.Path, preempt: _Preemption) -> dict:
   final["step"] = step
   final["nonfinite_total"] = meter.nonfinite_total
   return final
+
+
+def _own_timing(cfg) -> str:
+  # Imported here: generate.pipeline imports this module.
+  from signllm_jax.generate import pipeline as gen  # pylint: disable=g-import-not-at-top
+  return gen.own_timing(cfg)
+
+
+def _validate_generation(cfg, setup, state, batches, writer, step) -> dict:
+  """dev/gen_dtw_mje[/LANG]: DTW-MJE of free-running generated dev poses."""
+  model, _ = nnx.merge(setup.graphdef, state)
+  g = cfg.generate
+  scores = dev_generation.dtw_mje_by_language(
+      model, batches, setup.stats, max_len=int(g.max_frames),
+      length_mode=_own_timing(cfg), stop_threshold=float(g.counter_threshold))
+  scalars = {"dev/gen_dtw_mje": scores.pop("mean")}
+  scalars.update({f"dev/gen_dtw_mje/{code}": v for code, v in scores.items()})
+  writer.write_scalars(step, scalars)
+  return scalars
 
 
 def _validate(cfg, mesh, state, eval_step, writer, step) -> dict:

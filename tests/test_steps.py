@@ -225,6 +225,20 @@ def test_rl_modes_run_in_the_jitted_step_on_8_devices(mode):
   if mode == "rl_plc":
     assert int(metrics["rl/replayed"]) == 8
     assert int(np.asarray(rl_state.replay.size).sum()) == 16
+    # A non-finite step stores, refreshes and moves nothing: the replay
+    # (items, rewards, ids, ring position) stays bit-identical.
+    bad = dict(jax.device_get(next(it)))
+    bad["pose"] = bad["pose"].copy()
+    bad["pose"][0, 0, 0] = np.nan
+    replay_before = jax.device_get(rl_state)
+    state_before = _flat(state)
+    state, rl_state, metrics = step(state, rl_state,
+                                    _on_mesh(bad, setup.mesh))
+    assert int(metrics["nonfinite"]) == 1
+    jax.tree.map(np.testing.assert_array_equal, jax.device_get(rl_state),
+                 replay_before)
+    for name, value in _flat(state).items():
+      np.testing.assert_array_equal(value, state_before[name], err_msg=name)
   else:
     assert rl_state.replay is None and "rl/replayed" not in metrics
     # Every example skipped (here: none is real): no update at all, not even

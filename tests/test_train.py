@@ -282,6 +282,34 @@ def test_rl_plc_resume_restores_the_replay(tmp_path):
     np.testing.assert_array_equal(a, b)
 
 
+def test_rl_plc_replace_mix_and_generated_dev_metric(tmp_path):
+  # replay_mix=replace: the pipeline serves 8 fresh rows and 8 are replayed,
+  # so a step runs on data.batch_size=16 rows as in mode mse.
+  plc = ("rl.mode=rl_plc", "data.batch_size=16", "rl.replay_fraction=0.5",
+         "rl.replay_mix=replace", "data.langs=ASL", "train.eval_every=0",
+         "train.gen_eval_every=2", "train.gen_eval_per_lang=4",
+         "generate.max_frames=32")
+  cfg = testing.smoke_config(*plc)
+  setup = train.build_setup(cfg, init_state=False)
+  assert train._train_data_config(cfg, setup.mesh).batch_size == 8
+  assert cfg.data.batch_size == 16  # the config itself is left alone
+  _run(tmp_path, *plc, "train.steps=4")
+  records = [json.loads(l) for l in
+             (tmp_path / "metrics.jsonl").read_text().splitlines()]
+  gen = [r for r in records if "dev/gen_dtw_mje" in r]
+  assert [r["step"] for r in gen] == [2, 4]
+  for r in gen:
+    assert math.isfinite(r["dev/gen_dtw_mje"]) and r["dev/gen_dtw_mje"] > 0
+    assert r["dev/gen_dtw_mje/ASL"] == r["dev/gen_dtw_mje"]  # one language
+  assert any(r.get("train/rl/replayed", 0) == 8 for r in records)
+
+
+def test_rl_plc_that_would_replay_nothing_is_an_error(tmp_path):
+  with pytest.raises(train.TrainingError, match="replays nothing"):
+    _run(tmp_path, "rl.mode=rl_plc", "data.batch_size=8",
+         "rl.replay_fraction=0.05", "train.steps=2")
+
+
 @pytest.mark.parametrize("optimizer", [
     "optim.schedule=constant", "optim.schedule=cosine",
     "optim.schedule=plateau", "optim.name=adamw"])

@@ -21,11 +21,16 @@ The config block (`default_rl_config()`, the `rl` sub-config):
     mean normalised reward is below the threshold; "normalised" only).
   replay_capacity: total replay slots (split over the batch's mesh axes).
   replay_fraction: share of each batch drawn from the replay (rl_plc only).
+  replay_mix: "append" (default: the replayed rows come on top of the
+    data.batch_size fresh rows, so a step costs 1 + replay_fraction times a
+    plain one) or "replace" (the pipeline serves data.batch_size minus the
+    replayed rows, so a step costs the same as in "mse"; the data take
+    longer to go round). The paper does not say which.
   is_beta: None (paper: no importance-sampling correction) or beta >= 0; a
     negative value also means off.
   min_replay_size: replay draws are masked out until this many are stored.
-Fields missing from a caller's block (priority_eps, skip_unit) take the
-defaults above.
+Fields missing from a caller's block (priority_eps, skip_unit, replay_mix)
+take the defaults above.
 
 The trainer's calls, all inside the jitted step, mode "rl_plc":
   1. `sample = replay_sample(rl_state, key, rl_cfg, num=R, lang=batch lang,
@@ -54,6 +59,7 @@ from signllm_jax.rl import reward
 # The mesh axes the batch (and so the replay's capacity axis) is split over,
 # those of them that the mesh has.
 BATCH_AXES = ("data", "fsdp")
+REPLAY_MIXES = ("append", "replace")
 
 
 def default_rl_config() -> ml_collections.ConfigDict:
@@ -68,6 +74,7 @@ def default_rl_config() -> ml_collections.ConfigDict:
   cfg.skip_unit = "example"
   cfg.replay_capacity = 1024
   cfg.replay_fraction = 0.25
+  cfg.replay_mix = "append"
   cfg.is_beta = ml_collections.FieldReference(None, field_type=float)
   cfg.min_replay_size = 64
   return cfg
@@ -95,6 +102,9 @@ def validate(rl_cfg: ml_collections.ConfigDict) -> None:
   if not 0.0 <= rl_cfg.skip_threshold <= 1.0:
     raise ValueError(f"config rl.skip_threshold={rl_cfg.skip_threshold} is "
                      "not in [0, 1]")
+  if _field(rl_cfg, "replay_mix") not in REPLAY_MIXES:
+    raise ValueError(f"config rl.replay_mix={_field(rl_cfg, 'replay_mix')!r} "
+                     f"is not one of {REPLAY_MIXES}")
   if _field(rl_cfg, "skip_unit") == "batch" and rl_cfg.skip_rule != (
       "normalised"):
     raise ValueError("config rl.skip_unit='batch' needs "
@@ -116,6 +126,31 @@ def replay_batch_size(batch_size: int, rl_cfg, num_shards: int = 1) -> int:
     return 0
   num = int(round(batch_size * rl_cfg.replay_fraction))
   return (num // num_shards) * num_shards
+
+
+def fresh_batch_size(batch_size: int, rl_cfg, num_shards: int = 1) -> int:
+  """Fresh rows the data pipeline serves per step for data.batch_size.
+
+  batch_size itself, less the replayed rows with replay_mix "replace".
+  Raises ValueError when mode "rl_plc" would replay no row at all (the
+  channel would silently be off) or, with "replace", keep no fresh row.
+  """
+  num = replay_batch_size(batch_size, rl_cfg, num_shards)
+  if rl_cfg.mode != "rl_plc":
+    return batch_size
+  if num == 0:
+    raise ValueError(
+        f"rl.mode=rl_plc replays nothing: data.batch_size {batch_size} x "
+        f"rl.replay_fraction {rl_cfg.replay_fraction} rounds down to 0 rows "
+        f"over {num_shards} data shard(s) (each shard draws the same "
+        "number); raise the batch size or the replay fraction")
+  if _field(rl_cfg, "replay_mix") == "append":
+    return batch_size
+  fresh = batch_size - num
+  if fresh % num_shards:
+    raise ValueError(f"rl.replay_mix=replace leaves {fresh} fresh rows, not "
+                     f"a multiple of the {num_shards} data shards")
+  return fresh
 
 
 class RLTrainState(NamedTuple):
@@ -193,10 +228,15 @@ def objective(per_example_loss_B: jax.Array, mse_B: jax.Array, rl_cfg, *,
 
 def replay_sample(rl_state: RLTrainState, key: jax.Array, rl_cfg, *,
                   num: int, lang: jax.Array | None = None,
+                  max_length: int | None = None,
                   mesh: jax.sharding.Mesh) -> plc.Sample:
-  """Draws num replay rows (of language `lang` if given: MLSF batches)."""
+  """Draws num replay rows (of language `lang` if given: MLSF batches;
+  of at most `max_length` frames if given: the fresh batch's bucket)."""
   replay = rl_state.replay
   mask_C = None if lang is None else replay.items["lang"] == lang
+  if max_length is not None:
+    fits_C = replay.items["length"] <= max_length
+    mask_C = fits_C if mask_C is None else mask_C & fits_C
   return plc.sharded_sample(
       replay, key, num, priority_fn=rl_cfg.priority_fn, eta=rl_cfg.eta,
       mask_C=mask_C, is_beta=is_beta(rl_cfg),

@@ -45,6 +45,19 @@ def test_replay_batch_size():
                               num_shards=8) == 8  # round(9.6)=10 -> 8
 
 
+def test_fresh_batch_size_append_replace_and_errors():
+  assert rl.fresh_batch_size(32, _cfg(mode="rl")) == 32
+  assert rl.fresh_batch_size(32, _cfg(mode="rl_plc")) == 32  # append
+  assert rl.fresh_batch_size(32, _cfg(mode="rl_plc", replay_mix="replace")
+                             ) == 24
+  assert rl.fresh_batch_size(
+      32, _cfg(mode="rl_plc", replay_mix="replace"), num_shards=8) == 24
+  with pytest.raises(ValueError, match="replays nothing"):
+    rl.fresh_batch_size(8, _cfg(mode="rl_plc"), num_shards=8)
+  with pytest.raises(ValueError, match="replay_mix"):
+    rl.validate(_cfg(mode="rl_plc", replay_mix="both"))
+
+
 def test_mse_mode_is_bit_identical_to_plain_masked_mean():
   key = jax.random.key(3)
   l_B = jax.random.uniform(key, (13,), jnp.float32) * 7.3

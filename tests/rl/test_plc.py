@@ -408,3 +408,31 @@ def test_trainer_calls_on_a_data_fsdp_tensor_mesh(tmp_path):
         state)
     restored = ckptr.restore(tmp_path / "rl", target)
   jax.tree.map(np.testing.assert_array_equal, restored, state)
+
+
+def test_replay_sample_draws_only_rows_that_fit_the_fresh_bucket():
+  mesh = jax.make_mesh((1,), ("data",),
+                       axis_types=(jax.sharding.AxisType.Auto,))
+  cfg = rl.default_rl_config()
+  cfg.mode = "rl_plc"
+  cfg.replay_capacity = 16
+  cfg.min_replay_size = 1
+  ids = np.arange(8)
+  batch = _items(ids)
+  batch["length"] = jnp.asarray(np.where(ids % 2, 9, 3), jnp.int32)
+  batch["example_mask"] = jnp.ones(8, bool)
+  state = rl.init_state(cfg, example_batch=batch, mesh=mesh)
+  state = rl.replay_record(state, cfg, fresh_B=batch,
+                           fresh_mse_B=jnp.full(8, 0.5),
+                           fresh_mask_B=batch["example_mask"], mesh=mesh)
+  for seed in range(5):
+    short = rl.replay_sample(state, jax.random.key(seed), cfg, num=4,
+                             lang=jnp.int32(0), max_length=4, mesh=mesh)
+    assert bool(jnp.all(short.valid))
+    assert set(np.asarray(short.items["idx"]).tolist()) <= {0, 2, 4, 6}
+  both = set()
+  for seed in range(5):
+    anyl = rl.replay_sample(state, jax.random.key(seed), cfg, num=4,
+                            lang=jnp.int32(0), mesh=mesh)
+    both |= set(np.asarray(anyl.items["idx"]).tolist())
+  assert both & {1, 3, 5, 7}  # without the bound, long rows are drawn
