@@ -29,6 +29,8 @@ def get_config(arg=None):
   # timing for the dev DTW-MJE, no length head.
   cfg.model.counter_only_input = True
   cfg.model.length_head = False
+  # As measured: the replayed rows on top of the 16 fresh ones.
+  cfg.rl.replay_mix = "append"
   steps = args["steps"]
   cfg.optim.warmup_steps = min(cfg.optim.warmup_steps, max(steps // 10, 1))
   cfg.train.eval_every = max(steps // 5, 1)

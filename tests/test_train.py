@@ -248,7 +248,7 @@ def test_rl_plc_resume_restores_the_replay(tmp_path):
   # Batch 16 with half of it replayed, one language (replays are drawn from
   # the batch's language): the replay changes the losses after the resume.
   plc = ("rl.mode=rl_plc", "data.batch_size=16", "rl.replay_fraction=0.5",
-         "data.langs=ASL",
+         "rl.replay_mix=append", "data.langs=ASL",
          "train.ckpt_every=3", "train.eval_every=0")
   whole = tmp_path / "whole"
   _run(whole, *plc, "train.steps=6")

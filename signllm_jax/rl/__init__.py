@@ -21,16 +21,18 @@ The config block (`default_rl_config()`, the `rl` sub-config):
     mean normalised reward is below the threshold; "normalised" only).
   replay_capacity: total replay slots (split over the batch's mesh axes).
   replay_fraction: share of each batch drawn from the replay (rl_plc only).
-  replay_mix: "append" (default: the replayed rows come on top of the
-    data.batch_size fresh rows, so a step costs 1 + replay_fraction times a
-    plain one) or "replace" (the pipeline serves data.batch_size minus the
-    replayed rows, so a step costs the same as in "mse"; the data take
-    longer to go round). The paper does not say which.
+  replay_mix: "replace" (default: the pipeline serves data.batch_size
+    minus the replayed rows, so every mode trains on data.batch_size rows a
+    step and costs the same as "mse"; the data take longer to go round) or
+    "append" (the replayed rows come on top of the data.batch_size fresh
+    rows: a step costs 1 + replay_fraction times a plain one). The paper
+    does not say which; the README's ablation ran "append".
   is_beta: None (paper: no importance-sampling correction) or beta >= 0; a
     negative value also means off.
   min_replay_size: replay draws are masked out until this many are stored.
-Fields missing from a caller's block (priority_eps, skip_unit, replay_mix)
-take the defaults above.
+Fields missing from a caller's block (priority_eps, skip_unit) take the
+defaults above; a block without replay_mix (written before it existed)
+means "append".
 
 The trainer's calls, all inside the jitted step, mode "rl_plc":
   1. `sample = replay_sample(rl_state, key, rl_cfg, num=R, lang=batch lang,
@@ -74,15 +76,22 @@ def default_rl_config() -> ml_collections.ConfigDict:
   cfg.skip_unit = "example"
   cfg.replay_capacity = 1024
   cfg.replay_fraction = 0.25
-  cfg.replay_mix = "append"
+  cfg.replay_mix = "replace"
   cfg.is_beta = ml_collections.FieldReference(None, field_type=float)
   cfg.min_replay_size = 64
   return cfg
 
 
+# What a block written before a field existed meant: replay_mix came after
+# runs that appended (its default is "replace" now).
+_LEGACY_DEFAULTS = {"replay_mix": "append"}
+
+
 def _field(rl_cfg, name: str) -> Any:
-  """rl_cfg.name, or the default where the caller's block lacks it."""
-  return getattr(rl_cfg, name, default_rl_config()[name])
+  """rl_cfg.name, or what a caller's block without it meant."""
+  if hasattr(rl_cfg, name):
+    return getattr(rl_cfg, name)
+  return _LEGACY_DEFAULTS.get(name, default_rl_config()[name])
 
 
 def is_beta(rl_cfg) -> float | None:

@@ -47,13 +47,16 @@ def test_replay_batch_size():
 
 def test_fresh_batch_size_append_replace_and_errors():
   assert rl.fresh_batch_size(32, _cfg(mode="rl")) == 32
-  assert rl.fresh_batch_size(32, _cfg(mode="rl_plc")) == 32  # append
+  assert rl.fresh_batch_size(32, _cfg(mode="rl_plc")) == 24  # replace
+  assert rl.fresh_batch_size(32, _cfg(mode="rl_plc", replay_mix="append")
+                             ) == 32
   assert rl.fresh_batch_size(32, _cfg(mode="rl_plc", replay_mix="replace")
                              ) == 24
   assert rl.fresh_batch_size(
       32, _cfg(mode="rl_plc", replay_mix="replace"), num_shards=8) == 24
   with pytest.raises(ValueError, match="replays nothing"):
-    rl.fresh_batch_size(8, _cfg(mode="rl_plc"), num_shards=8)
+    rl.fresh_batch_size(8, _cfg(mode="rl_plc", replay_mix="append"),
+                        num_shards=8)
   with pytest.raises(ValueError, match="replay_mix"):
     rl.validate(_cfg(mode="rl_plc", replay_mix="both"))
 
@@ -195,3 +198,14 @@ def test_config_without_the_newer_fields_still_works():
   got, _, _ = loss.rl_objective(jnp.array([1., 3.]), jnp.array([1., 3.]),
                                 cfg, example_mask_B=jnp.ones(2, bool))
   assert float(got) == 1.0
+
+
+def test_config_without_replay_mix_keeps_appending():
+  # Workdirs written before replay_mix existed appended the replayed rows.
+  cfg = rl.default_rl_config()
+  assert cfg.replay_mix == "replace"
+  cfg.mode = "rl_plc"
+  assert rl.fresh_batch_size(32, cfg) == 24
+  del cfg["replay_mix"]
+  rl.validate(cfg)
+  assert rl.fresh_batch_size(32, cfg) == 32
