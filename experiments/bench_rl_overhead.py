@@ -24,6 +24,13 @@ import statistics
 import subprocess
 import sys
 
+if __package__ in (None, ""):
+  sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+# pylint: disable=g-import-not-at-top
+from experiments import ablation_rl_report
+from signllm_jax import sweep as sweep_lib
+
 CASES = {
     "mse": ["--config.rl.mode=mse"],
     "rl": ["--config.rl.mode=rl"],
@@ -36,12 +43,9 @@ CASES = {
 
 def step_times(metrics_path: pathlib.Path) -> list[float]:
   """The logged step-time windows of a run, compilation window excluded."""
-  times = []
-  with open(metrics_path) as f:
-    for line in f:
-      record = json.loads(line)
-      if "train/step_time_s" in record:
-        times.append(float(record["train/step_time_s"]))
+  records = sweep_lib.read_metrics(metrics_path)
+  times = [t for _, t in ablation_rl_report.curve(records,
+                                                   "train/step_time_s")]
   if len(times) < 2:
     raise SystemExit(f"{metrics_path}: fewer than 2 step-time windows; "
                      "raise --steps")

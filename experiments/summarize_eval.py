@@ -8,10 +8,25 @@ import json
 import sys
 
 
-def _cell(m: dict) -> str:
+def _bleu_dtw(m: dict) -> str:
   bleu = m.get("bleu4")
   bleu_s = "-" if bleu is None else f"{bleu:.2f}"
   return f"{bleu_s} / {m['dtw_mje']:.3f}"
+
+
+def _gloss_motion(m: dict) -> str:
+  hm = m.get("hand_motion_ratio")
+  return (f"{m.get('gloss_accuracy', float('nan')):.0f} / "
+          + ("-" if hm is None else f"{hm:.2f}"))
+
+
+def _table(langs: dict, systems: list, header: list, cell) -> list[str]:
+  lines = ["| lang | " + " | ".join(header) + " |",
+           "|---|" + "---|" * len(systems)]
+  for lang, rows in langs.items():
+    lines.append(f"| {lang} | " + " | ".join(cell(rows[s]) for s in systems)
+                 + " |")
+  return lines
 
 
 def summarize(report: dict) -> str:
@@ -19,24 +34,9 @@ def summarize(report: dict) -> str:
   systems = list(next(iter(langs.values())))
   short = [s.split(" (")[0] + (", oracle length" if "oracle" in s else "")
            if s.startswith("SignLLM") else s for s in systems]
-  lines = ["| lang | " + " | ".join(short) + " |",
-           "|---|" + "---|" * len(systems)]
-  for lang, rows in langs.items():
-    lines.append(f"| {lang} | " + " | ".join(_cell(rows[s]) for s in systems)
-                 + " |")
-  lines.append("")
-  lines.append("Gloss accuracy (%, exact recogniser) / hand-motion ratio:")
-  lines.append("")
-  lines.append("| lang | " + " | ".join(short) + " |")
-  lines.append("|---|" + "---|" * len(systems))
-  for lang, rows in langs.items():
-    cells = []
-    for s in systems:
-      m = rows[s]
-      hm = m.get("hand_motion_ratio")
-      cells.append(f"{m.get('gloss_accuracy', float('nan')):.0f} / "
-                   + ("-" if hm is None else f"{hm:.2f}"))
-    lines.append(f"| {lang} | " + " | ".join(cells) + " |")
+  lines = _table(langs, systems, short, _bleu_dtw)
+  lines += ["", "Gloss accuracy (%, exact recogniser) / hand-motion ratio:", ""]
+  lines += _table(langs, systems, short, _gloss_motion)
   return "\n".join(lines)
 
 

@@ -320,7 +320,14 @@ def own_timing(loaded_or_cfg) -> str:
   if mode not in ("counter", "length"):
     raise GenerateError(f"generate.length must be auto, counter or length, "
                         f"got {mode!r}")
+  _check_length_head(cfg, mode)
   return mode
+
+
+def _check_length_head(cfg, length_mode: str) -> None:
+  if length_mode == "length" and not cfg.model.get("length_head"):
+    raise GenerateError("length timing needs a model trained with a length "
+                        "head (model.length_head=True)")
 
 
 def check_length_mode(length_mode: str) -> None:
@@ -343,6 +350,7 @@ def generate(loaded: LoadedWorkdir, requests: Sequence[Request], *,
   `length_mode="oracle"` (ground-truth lengths exist only in evaluation).
   """
   check_length_mode(length_mode)
+  _check_length_head(loaded.cfg, length_mode)
   if not requests:
     raise GenerateError("nothing to generate (no input)")
   for r in requests:
@@ -506,10 +514,6 @@ def generate_cli(args, overrides: Sequence[str] = ()) -> list[pathlib.Path]:
     check_length_mode(args.length)
   loaded = load_workdir(args.workdir, overrides)
   length_mode = args.length or own_timing(loaded)
-  check_length_mode(length_mode)
-  if length_mode == "length" and not loaded.cfg.model.get("length_head"):
-    raise GenerateError("--length length needs a model trained with a "
-                        "length head (model.length_head=True)")
   requests = _requests_from_args(args, loaded.mode)
   batch_mode = len(requests) > 1 or bool(getattr(args, "input_file", ""))
   results = generate(loaded, requests, length_mode=length_mode,

@@ -91,7 +91,7 @@ def _generate(graphdef, state, batch, *, max_len, mode, threshold,
   b, f = tokens_BxL.shape[0], dec.frame_dim
   # "oracle" and "length" both impose a length and its counter schedule;
   # they differ in where the length comes from.
-  oracle = mode != "counter"
+  fixed_length = mode != "counter"
   if mode == "oracle":
     gt_counter_BxT = _fit(batch["pose"][..., -1], max_len)
     gt_len_B = jnp.minimum(batch["length"].astype(jnp.int32), max_len)
@@ -119,7 +119,7 @@ def _generate(graphdef, state, batch, *, max_len, mode, threshold,
   def body(carry):
     t, prev_Bx1xF, cache, inputs, frames_BxTxF, done_B, len_B = carry
     frame_BxF, cache, inputs = step(t, prev_Bx1xF, cache, inputs)
-    if oracle:
+    if fixed_length:
       frame_BxF = frame_BxF.at[:, -1].set(gt_counter_BxT[:, t])
       stop_B = t + 1 >= gt_len_B
     else:
@@ -138,12 +138,12 @@ def _generate(graphdef, state, batch, *, max_len, mode, threshold,
   cache = dec.init_cache(b, max_len, enc_BxLxD) if use_cache else None
   inputs = None if use_cache else jnp.zeros((b, max_len, f), jnp.float32)
   done_B = jnp.zeros((b,), bool)
-  if oracle:
+  if fixed_length:
     done_B = gt_len_B <= 0
   carry = (jnp.int32(0), pose_decoder.start_frames(b, f), cache, inputs,
            jnp.zeros((b, max_len, f), jnp.float32), done_B,
            jnp.full((b,), max_len, jnp.int32))
-  if oracle:
+  if fixed_length:
     carry = carry[:6] + (jnp.maximum(gt_len_B, 0),)
   carry = jax.lax.while_loop(cond, body, carry)
   return carry[4], carry[6]

@@ -136,6 +136,14 @@ def test_oracle_length_refused(loaded):
                  length_mode="oracle")
 
 
+def test_length_timing_without_a_length_head_refused(loaded):
+  assert not loaded.cfg.model.get("length_head")
+  assert gen.own_timing(loaded) == "counter"
+  with pytest.raises(gen.GenerateError, match="length head"):
+    gen.generate(loaded, [gen.Request("hi", "ASL", "x")],
+                 length_mode="length")
+
+
 def test_bad_workdirs(tmp_path, mlsf_workdir):
   with pytest.raises(gen.GenerateError, match="no such workdir"):
     gen.load_workdir(tmp_path / "missing")
