@@ -17,7 +17,7 @@ from experiments import common
 
 
 def get_config(arg=None):
-  args = common.parse_arg(arg, smoke=False, steps=10500, size="small",
+  args = common.parse_arg(arg, smoke=False, steps=22000, size="small",
                           shared=False)
   cfg = base.get_config()
   cfg.model.mode = "mlsf"
@@ -31,11 +31,11 @@ def get_config(arg=None):
   # counter-only input a counter error shifts the whole timeline.
   cfg.model.length_head = True
   cfg.data.config = args["size"]
-  cfg.data.batch_size = 16
+  cfg.data.batch_size = 8  # the paper's (PAPER.md)
   cfg.data.max_frames = 128
   cfg.data.frame_buckets = (64, 128)
   cfg.optim.schedule = "cosine"
-  cfg.optim.warmup_steps = 200
+  cfg.optim.warmup_steps = 400
   cfg.optim.final_lr_frac = 0.05
   cfg.train.steps = args["steps"]
   cfg.train.log_every = 50

@@ -19,20 +19,35 @@ def _tree_select(keep_new, new, old):
   return jax.tree.map(lambda n, o: jnp.where(keep_new, n, o), new, old)
 
 
-def _group_select(new_state, old_state, group_mask, lang):
-  """Idle MLSF groups keep params AND Adam moments bit-identical.
+def _slice_groups(state, group_mask, lang):
+  """The batch's MLSF group alone: flagged leaves cut to [lang:lang+1].
 
-  A zero gradient still moves Adam parameters through momentum (STACK.md), so
-  every leaf with a leading language axis takes the new value only in the
-  batch's own group.
+  Updating only this slice (params AND Adam moments) and writing it back
+  leaves idle groups bit-identical and is the same update as a dense
+  gradient masked to one group (tests/test_steps.py), without clipping,
+  Adam and selects over every group (README, "Benchmarks").
   """
-  def select(n, o, is_group):
-    if not is_group:
-      return n
-    onehot = (jnp.arange(n.shape[0]) == lang).reshape(
-        (n.shape[0],) + (1,) * (n.ndim - 1))
-    return jnp.where(onehot, n, o)
-  return jax.tree.map(select, new_state, old_state, group_mask)
+  leaves, treedef = jax.tree.flatten(state)
+  flags = jax.tree.leaves(group_mask)
+  stacked = [x for x, g in zip(leaves, flags) if g]
+  # A switch, not a fused dynamic slice: fused into the Adam update, the
+  # full moments were read while their slices were written back in place,
+  # and XLA copied every stacked buffer twice a step. A branch's outputs
+  # are materialised, so the write-back stays in place.
+  sliced = iter(jax.lax.switch(
+      lang, [lambda i=i: [x[i:i + 1] for x in stacked]
+             for i in range(stacked[0].shape[0])]))
+  return jax.tree.unflatten(
+      treedef, [next(sliced) if g else x for x, g in zip(leaves, flags)])
+
+
+def _write_groups(state, part, group_mask, lang):
+  """`part` (from _slice_groups) written back at group `lang`; in place when
+  `state` is donated."""
+  return jax.tree.map(
+      lambda x, p, g: (jax.lax.dynamic_update_slice_in_dim(x, p, lang, 0)
+                       if g else p),
+      state, part, group_mask)
 
 
 def _pad_time(batch, item_spec):
@@ -78,9 +93,13 @@ def make_train_step(graphdef, *, model_cfg, rl_cfg, group_mask=None,
   """
   use_replay = rl_cfg.mode == "rl_plc"
 
-  def train_step(state, rl_state, batch):
+  def train_step(full_state, rl_state, batch):
+    state = full_state
+    if group_mask is not None:
+      # The sliced model holds the batch's group at index 0 (model_inputs).
+      state = _slice_groups(full_state, group_mask, batch["lang"][0])
     # copy=True: the update mutates the model's Variables in place, and
-    # `state` must keep the old values for the group and non-finite selects.
+    # `state` must keep the old values for the non-finite select.
     model, optimizer = nnx.merge(graphdef, state, copy=True)
     b_fresh = batch["example_mask"].shape[0]
     sample = None
@@ -110,8 +129,12 @@ def make_train_step(graphdef, *, model_cfg, rl_cfg, group_mask=None,
           [jnp.ones((b_fresh,), jnp.float32),
            sample.is_weights.astype(jnp.float32)], 0)
 
+    model_inputs = inputs
+    if group_mask is not None:
+      model_inputs = dict(inputs, lang=jnp.zeros_like(inputs["lang"]))
+
     def loss_fn(model):
-      out = model(inputs, train=True)
+      out = model(model_inputs, train=True)
       _, aux = losses.total_loss(out, inputs, model_cfg)
       loss, rl_metrics, new_rl_state = rl.objective(
           aux["per_example_loss"], aux["per_example_mse"], rl_cfg,
@@ -149,14 +172,15 @@ def make_train_step(graphdef, *, model_cfg, rl_cfg, group_mask=None,
     else:
       optimizer.update(model, grads)
     new_state = nnx.state((model, optimizer))
-    if group_mask is not None:
-      new_state = _group_select(new_state, state, group_mask, batch["lang"][0])
     apply = finite
     if "rl/all_skipped" in rl_metrics:
       # The skip rule dropped every example: the loss is 0, but Adam's
       # momentum would still move the model; skipping means no update.
       apply = finite & (rl_metrics["rl/all_skipped"] == 0)
     new_state = _tree_select(apply, new_state, state)
+    if group_mask is not None:
+      new_state = _write_groups(full_state, new_state, group_mask,
+                                batch["lang"][0])
     metrics = {
         "loss": loss,
         "grad_norm": grad_norm,

@@ -11,10 +11,11 @@ Every model maps a batch dict (see docs/CONVENTIONS.md) to a dict:
 MLSF: the per-language encoder-decoders are created with `nnx.vmap`, so each
 parameter carries a leading "lang" axis (under the attribute `groups`). A batch
 is single-language; `lang = batch["lang"][0]` (traced) slices one group, so
-one compiled step serves every language and only that slice gets a non-zero
-gradient. Adam would still move idle groups through momentum: the trainer
-masks updates of the leaves flagged by `stacked_param_mask` (params AND
-optimizer moments) with the one-hot of `lang`.
+one compiled step serves every language. The train step (steps.py) cuts the
+batch's group out of the stacked params AND optimizer moments, updates that
+slice alone and writes it back: a dense masked gradient would still move
+idle groups through Adam's momentum, and costs clipping and Adam over all
+groups.
 
 Randomness: modules hold no RNG state except the top-level `rngs`
 (stream "dropout"), drawn only in training when dropout or input noise is on.
@@ -266,8 +267,7 @@ def stacked_param_mask(state):
   """Pytree of bools like `state`: True on leaves with the leading lang axis.
 
   Works on nnx.state(model) and on optimizer states that mirror the model's
-  paths (nnx.Optimizer's mu/nu), so idle groups can be kept bit-identical
-  with `jnp.where(onehot(lang), new, old)` on the flagged leaves.
+  paths (nnx.Optimizer's mu/nu): the leaves a per-group update slices.
   """
   def is_stacked(path, _):
     return any(getattr(k, "key", getattr(k, "name", None)) == GROUPS_ATTR

@@ -68,7 +68,9 @@ def test_stacked_param_mask_and_masked_adam_keep_idle_groups_identical():
   assert sum(jax.tree.leaves(opt_mask)) == 2 * sum(jax.tree.leaves(mask))
   assert jax.tree.leaves(nnx.state(model, model_lib.group_axis_filter))
 
-  # The integrator's recipe: where(onehot(lang), new, old) on flagged leaves.
+  # A dense update masked with where(onehot(lang), new, old) on the flagged
+  # leaves: the reference the sliced train step is checked against
+  # (tests/test_steps.py).
   lang = 0
   snapshot = lambda: jax.tree.map(np.asarray, nnx.state(model, nnx.Param))
   before = snapshot()
