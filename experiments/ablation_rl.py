@@ -29,7 +29,9 @@ def get_config(arg=None):
   # timing for the dev DTW-MJE, no length head.
   cfg.model.counter_only_input = True
   cfg.model.length_head = False
-  # As measured: the replayed rows on top of the 16 fresh ones.
+  # As measured: the replayed rows on top of the 16 fresh ones (mlsf_cpu.py
+  # has since moved to batch 8).
+  cfg.data.batch_size = 16
   cfg.rl.replay_mix = "append"
   steps = args["steps"]
   cfg.optim.warmup_steps = min(cfg.optim.warmup_steps, max(steps // 10, 1))

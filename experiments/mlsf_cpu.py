@@ -6,7 +6,7 @@ COMMAND:
   signllm data build synth_sign --config small
   timeout -s TERM 1800 signllm train --config experiments/mlsf_cpu.py \
       --workdir runs/mlsf_cpu      # SIGTERM at 30 min: checkpoint and stop
-  signllm evaluate --workdir runs/mlsf_cpu --split test --max_examples 100 \
+  signllm evaluate --workdir runs/mlsf_cpu --split test --max_examples 300 \
       --config.evaluate.backtranslation_workdir=experiments/backtranslation.py:cpu
 Args: `smoke`, `steps=N`, `size=tiny|small`, `shared` (shared multilingual
 model with a language embedding instead of one group per language).
