@@ -25,7 +25,7 @@ def _slice_groups(state, group_mask, lang):
   Updating only this slice (params AND Adam moments) and writing it back
   leaves idle groups bit-identical and is the same update as a dense
   gradient masked to one group (tests/test_steps.py), without clipping,
-  Adam and selects over every group (README, "Benchmarks").
+  Adam and selects over every group (README, "Training throughput").
   """
   leaves, treedef = jax.tree.flatten(state)
   flags = jax.tree.leaves(group_mask)
