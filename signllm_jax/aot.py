@@ -171,7 +171,9 @@ def compile_for_topology(cfg, topology: str, *, batch: int | None = None,
   if batch % shards:
     raise AotError(f"batch {batch} does not split over the {shards} batch "
                    f"shards (data x fsdp) of mesh {dict(mesh.shape)}")
-  tx = optim.make_optimizer(cfg.optim, cfg.train.steps)
+  tx = optim.make_optimizer(
+      cfg.optim, cfg.train.steps, num_groups=languages.NUM_LANGS
+      if steps.is_stacked_mlsf(cfg.model) else None)
 
   def create():
     model = signllm.build_model(cfg.model, vocab_size=vocab,
@@ -197,7 +199,7 @@ def compile_for_topology(cfg, topology: str, *, batch: int | None = None,
       mesh=mesh)
   rl_abs = _abstract_rl_state(cfg, batch_abs, mesh)
   group_mask = None
-  if cfg.model.mode == "mlsf" and not cfg.model.shared_multilingual:
+  if steps.is_stacked_mlsf(cfg.model):
     group_mask = steps.group_leaf_mask(abstract, languages.NUM_LANGS)
   step = jax.jit(
       steps.make_train_step(graphdef, model_cfg=cfg.model, rl_cfg=cfg.rl,

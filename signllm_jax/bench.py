@@ -138,7 +138,9 @@ def bench_train(cfg, *, batch: int, frames: int,
   mesh = sharding.make_mesh(cfg.mesh)
   rules = sharding.logical_rules(cfg.mesh)
   vocab = variants.get_variant(cfg.model.variant)["vocab_size"]
-  tx = optim.make_optimizer(cfg.optim, 1000)
+  tx = optim.make_optimizer(
+      cfg.optim, 1000, num_groups=languages.NUM_LANGS
+      if steps.is_stacked_mlsf(cfg.model) else None)
 
   def create_objects():
     model = signllm.build_model(cfg.model, vocab_size=vocab,
@@ -168,7 +170,7 @@ def bench_train(cfg, *, batch: int, frames: int,
                                gloss_len=24, vocab=vocab)
   dev_batch = sharding.shard_host_batch(host_batch, mesh)
   group_mask = None
-  if cfg.model.mode == "mlsf" and not cfg.model.shared_multilingual:
+  if steps.is_stacked_mlsf(cfg.model):
     group_mask = steps.group_leaf_mask(state, languages.NUM_LANGS)
   # As the trainer: the replay stores rows at the longest frame count.
   rl_state = rl.init_state(

@@ -12,6 +12,7 @@ import optax
 from flax import nnx
 
 from signllm_jax import losses
+from signllm_jax import optim
 from signllm_jax import rl
 
 
@@ -22,10 +23,11 @@ def _tree_select(keep_new, new, old):
 def _slice_groups(state, group_mask, lang):
   """The batch's MLSF group alone: flagged leaves cut to [lang:lang+1].
 
-  Updating only this slice (params AND Adam moments) and writing it back
-  leaves idle groups bit-identical and is the same update as a dense
-  gradient masked to one group (tests/test_steps.py), without clipping,
-  Adam and selects over every group (README, "Training throughput").
+  Updating only this slice (params, Adam moments and the group's own Adam
+  step count, optim.per_group_count) and writing it back leaves idle groups
+  bit-identical and is the same update as a dense gradient masked to one
+  group (tests/test_steps.py), without clipping, Adam and selects over every
+  group (README, "Training throughput").
   """
   leaves, treedef = jax.tree.flatten(state)
   flags = jax.tree.leaves(group_mask)
@@ -212,10 +214,18 @@ def make_eval_step(graphdef, *, model_cfg) -> Callable:
   return eval_step
 
 
+def is_stacked_mlsf(model_cfg) -> bool:
+  """MLSF with one group per language, stacked: the slice-update path."""
+  return model_cfg.mode == "mlsf" and not model_cfg.shared_multilingual
+
+
 def group_leaf_mask(state: Any, num_langs: int) -> Any:
-  """True for leaves under a `groups` node (stacked along the language axis)."""
+  """True for leaves stacked along the language axis: those under a `groups`
+  node and the optimizer's per-group step count (optim.per_group_count)."""
   def is_group(path, leaf):
     names = [getattr(k, "key", getattr(k, "name", None)) for k in path]
-    return ("groups" in names and hasattr(leaf, "shape") and leaf.ndim >= 1
-            and leaf.shape[0] == num_langs)
+    return (("groups" in names and hasattr(leaf, "shape") and leaf.ndim >= 1
+             and leaf.shape[0] == num_langs)
+            or ("opt_state" in names
+                and optim.is_per_group_count(path, leaf, num_langs)))
   return jax.tree_util.tree_map_with_path(is_group, state)

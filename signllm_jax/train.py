@@ -79,7 +79,9 @@ def build_setup(cfg, *, total_steps: int | None = None,
     raise TrainingError(str(e)) from None
   langs = languages.parse_langs(cfg.data.langs)
   num_langs = languages.NUM_LANGS
-  tx = optim.make_optimizer(cfg.optim, total_steps or cfg.train.steps)
+  tx = optim.make_optimizer(
+      cfg.optim, total_steps or cfg.train.steps,
+      num_groups=num_langs if steps.is_stacked_mlsf(cfg.model) else None)
 
   def build_model():
     return signllm.build_model(cfg.model, vocab_size=tokenizer.vocab_size,
@@ -118,7 +120,7 @@ def compile_steps(cfg, setup: TrainSetup) -> tuple[Any, Any]:
   eval_step(state, batch) -> sums for exact dev averages.
   """
   group_mask = None
-  if cfg.model.mode == "mlsf" and not cfg.model.shared_multilingual:
+  if steps.is_stacked_mlsf(cfg.model):
     group_mask = steps.group_leaf_mask(setup.state, setup.num_langs)
   num_replay = rl.replay_batch_size(cfg.data.batch_size, cfg.rl,
                                     rl.num_shards(setup.mesh))

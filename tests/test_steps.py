@@ -1,8 +1,8 @@
 """The real jitted train step (train.compile_steps) on the smoke MLSF model.
 
-One step at a time, from the same initial state: group isolation, skipped
-non-finite updates, the "mse" loss, sharded == single-device, RL modes on
-the 8-device mesh.
+One step at a time, from the same initial state: group isolation, each group
+training as its own model, skipped non-finite updates, the "mse" loss,
+sharded == single-device, RL modes on the 8-device mesh.
 """
 
 import dataclasses
@@ -11,12 +11,14 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+import optax
 import pytest
 from flax import nnx
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from signllm_jax import losses
+from signllm_jax import optim
 from signllm_jax import sharding
 from signllm_jax import steps
 from signllm_jax import train
@@ -88,17 +90,21 @@ def test_step_updates_only_the_batch_languages_group(setup, train_step,
   kinds = {"param": 0, "mu": 0, "nu": 0}
   changed = dict(kinds)
   momentum_a = 0
+  counts = []
   for name, is_group in group_mask.items():
     if not is_group:
+      continue
+    others = np.arange(setup.num_langs) != lang
+    # Idle groups: bit-identical parameters, Adam moments and step counts.
+    np.testing.assert_array_equal(after[name][others], before[name][others],
+                                  err_msg=name)
+    if "'count'" in name:
+      counts.append(name)
       continue
     kind = ("mu" if "'mu'" in name else "nu" if "'nu'" in name else
             "param" if name.startswith("[0]") else None)
     assert kind, name
     kinds[kind] += 1
-    others = np.arange(setup.num_langs) != lang
-    # Idle groups: bit-identical parameters and Adam moments.
-    np.testing.assert_array_equal(after[name][others], before[name][others],
-                                  err_msg=name)
     changed[kind] += int(not np.array_equal(after[name][lang],
                                             before[name][lang]))
     if kind == "mu":
@@ -108,6 +114,54 @@ def test_step_updates_only_the_batch_languages_group(setup, train_step,
   # The batch's own group moved: (nearly) every leaf, params and moments.
   for kind in kinds:
     assert changed[kind] >= kinds[kind] - 2, (kind, changed, kinds)
+  # Adam counts each group's own updates (optim.per_group_count).
+  assert len(counts) == 1, counts
+  want = np.zeros(setup.num_langs, np.int32)
+  want[int(first["lang"][0])] = 1
+  np.testing.assert_array_equal(before[counts[0]], want)
+  want[lang] = 1
+  np.testing.assert_array_equal(after[counts[0]], want)
+
+
+def _next_batch_in(setup, lang: int, after: int):
+  """The first training batch of language `lang` past the first `after`."""
+  it = pipeline.make_train_iterator(setup.cfg.data, mesh=setup.mesh, seed=0)
+  for i in range(200):
+    batch = jax.device_get(next(it))
+    if i >= after and int(batch["lang"][0]) == lang:
+      return batch
+  raise AssertionError(f"no batch of language {lang} in 200")
+
+
+def test_each_group_trains_as_its_own_model(setup, train_step, host_batches):
+  # MLSF's groups are independent models: group a after steps (a, b, a)
+  # equals group a after (a, a) alone. Needs Adam to count group a's own
+  # updates: with one global count the second a step is bias-corrected as
+  # step 3 instead of 2 (the config's lr is constant, so the schedule's
+  # global clock changes nothing).
+  assert setup.cfg.optim.schedule == "constant"
+  a1, b1 = host_batches[0], host_batches[1]
+  lang_a, lang_b = int(a1["lang"][0]), int(b1["lang"][0])
+  a2 = _next_batch_in(setup, lang_a, after=len(host_batches))
+  interleaved = _copy(setup.state)
+  for batch in (a1, b1, a2):
+    interleaved, _, _ = train_step(interleaved, None,
+                                   _on_mesh(batch, setup.mesh))
+  alone = _copy(setup.state)
+  for batch in (a1, a2):
+    alone, _, _ = train_step(alone, None, _on_mesh(batch, setup.mesh))
+  got, want = _flat(interleaved), _flat(alone)
+  mask = dict(zip(got, jax.tree.leaves(
+      steps.group_leaf_mask(setup.state, setup.num_langs))))
+  n = 0
+  for name, is_group in mask.items():
+    if is_group:
+      n += 1
+      np.testing.assert_array_equal(got[name][lang_a], want[name][lang_a],
+                                    err_msg=name)
+  assert n > 30, n
+  count = next(name for name in got if "'count'" in name and mask[name])
+  assert got[count][lang_a] == 2 and got[count][lang_b] == 1
 
 
 def test_group_slice_update_equals_the_dense_masked_update(setup, train_step,
@@ -122,12 +176,29 @@ def test_group_slice_update_equals_the_dense_masked_update(setup, train_step,
   lang = int(batch["lang"][0])
   mask = steps.group_leaf_mask(setup.state, setup.num_langs)
 
+  # The same transforms with one scalar count, fed the group's own count.
+  plain_tx = optim.make_optimizer(setup.cfg.optim, setup.cfg.train.steps)
+
   @jax.jit
   def dense_masked_step(state, batch):
+    group = batch["lang"][0]
     model, optimizer = nnx.merge(setup.graphdef, state, copy=True)
     grads = nnx.grad(lambda m: losses.total_loss(
         m(batch, train=True), batch, setup.cfg.model)[0])(model)
-    optimizer.update(model, grads)
+    params = nnx.as_pure(nnx.state(model, nnx.Param))
+    per_group = lambda path, x: optim.is_per_group_count(  # noqa: E731
+        path, x, setup.num_langs)
+    opt_vec = nnx.as_pure(optimizer.opt_state)
+    opt_one = jax.tree_util.tree_map_with_path(
+        lambda path, x: x[group] if per_group(path, x) else x, opt_vec)
+    updates, new_one = plain_tx.update(
+        nnx.as_pure(nnx.state(grads, nnx.Param)), opt_one, params)
+    nnx.update(model, optax.apply_updates(params, updates))
+    new_vec = jax.tree_util.tree_map_with_path(
+        lambda path, old, n: old.at[group].set(n) if per_group(path, old)
+        else n, opt_vec, new_one)
+    nnx.update(optimizer.opt_state, nnx.state(new_vec))
+    optimizer.step[...] += 1
     new = nnx.state((model, optimizer))
 
     def keep_group(n, o, is_group):
