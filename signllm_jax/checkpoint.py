@@ -7,7 +7,9 @@ mode keeps one) and `meta` (counters). Saving is atomic (orbax writes a
 killed run leaves behind are deleted when the manager opens. A latest
 checkpoint that fails to restore is reported, moved aside to
 `<checkpoints>_broken/` (so that the resumed run can save that step again)
-and the previous one is used instead.
+and the previous one is used instead. A readable checkpoint whose array
+layout does not fit the model and optimizer (another config, an older
+version) is an error that names the differing arrays, not a broken step.
 """
 
 import logging
@@ -26,6 +28,12 @@ log = logging.getLogger(__name__)
 
 class NoCheckpointError(FileNotFoundError):
   pass
+
+
+class CheckpointMismatchError(NoCheckpointError):
+  """A readable checkpoint whose arrays do not fit the model and optimizer:
+  another config, or a state layout from another version. Not a broken
+  step: nothing is moved aside and no older step is tried."""
 
 
 def make_manager(ckpt_dir: str | pathlib.Path, *, max_to_keep: int = 3,
@@ -92,6 +100,37 @@ def _path_names(path) -> tuple[str, ...]:
   return tuple(names)
 
 
+def _stored_shape(x) -> tuple[int, ...]:
+  """The shape orbax stores: typed PRNG keys are saved as their key data."""
+  if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+    return tuple(jax.eval_shape(jax.random.key_data, x).shape)
+  return tuple(x.shape)
+
+
+def _layout_mismatches(step_dir: pathlib.Path, pure_target) -> list[str]:
+  """Arrays whose stored shape differs from the target's, or that only one
+  side has; [] when they agree or the stored metadata is unreadable (a
+  broken step, left to the restore and its fallback)."""
+  try:
+    stored_tree = ocp.StandardCheckpointHandler().metadata(step_dir / "state")
+  except Exception:  # noqa: BLE001 - any unreadable metadata: not a layout.
+    return []
+  stored = {_path_names(p): tuple(getattr(x, "shape", ()) or ())
+            for p, x in jax.tree_util.tree_leaves_with_path(stored_tree)}
+  want = {_path_names(p): _stored_shape(x)
+          for p, x in jax.tree_util.tree_leaves_with_path(pure_target)}
+  out = []
+  for name in sorted(set(stored) | set(want)):
+    where = "/".join(name)
+    if name not in stored:
+      out.append(f"{where}: not in the checkpoint")
+    elif name not in want:
+      out.append(f"{where}: not in this model/optimizer")
+    elif stored[name] != want[name]:
+      out.append(f"{where}: stored {stored[name]}, expected {want[name]}")
+  return out
+
+
 def _move_aside(mngr: ocp.CheckpointManager, broken: list[int]) -> None:
   """Moves unreadable steps out of the manager's directory (kept for a
   post-mortem), so that the resumed run can write those steps again."""
@@ -130,6 +169,16 @@ def restore_latest(mngr: ocp.CheckpointManager, *, state_target: nnx.State,
   skipped = []
   pure_target = _abstract(_pure(state_target))
   for step in steps:
+    mismatches = _layout_mismatches(pathlib.Path(mngr.directory) / str(step),
+                                    pure_target)
+    if mismatches:
+      raise CheckpointMismatchError(
+          f"checkpoint step {step} in {mngr.directory} does not fit this "
+          f"model and optimizer ({len(mismatches)} "
+          f"{'array differs' if len(mismatches) == 1 else 'arrays differ'}: "
+          f"{'; '.join(mismatches[:3])}). It was written with another "
+          "config or by an older signllm-jax (MLSF checkpoints from before "
+          "per-group Adam step counts store a scalar optimizer count)")
     items = {
         "state": ocp.args.StandardRestore(pure_target),
         "data": ocp.args.JsonRestore(),

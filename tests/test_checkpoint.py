@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import nnx
 
 from signllm_jax import checkpoint
 from signllm_jax import rl
@@ -152,3 +153,26 @@ def test_every_step_broken_raises(tmp_path, setup):
   _corrupt(ckpt / "1", "deleted_item_metadata")
   with pytest.raises(checkpoint.NoCheckpointError, match="steps \\[1\\]"):
     _restore(ckpt, setup)
+
+
+def test_layout_mismatch_is_a_clear_error_not_a_broken_step(tmp_path, setup,
+                                                            caplog):
+  # A readable checkpoint of another layout (here: one array reshaped, as an
+  # MLSF checkpoint with a scalar Adam count): one error naming the array,
+  # no fallback to older steps, nothing moved aside.
+  ckpt = tmp_path / "ckpt"
+  _save(ckpt, 2, setup.state)
+  pure = nnx.to_pure_dict(setup.state)
+  leaf = pure[0]["groups"]["decoder"]["final_ln"]["scale"]
+  pure[0]["groups"]["decoder"]["final_ln"]["scale"] = leaf[:, :-1]
+  _save(ckpt, 4, pure)
+  with caplog.at_level(logging.WARNING, logger="signllm_jax.checkpoint"):
+    with pytest.raises(checkpoint.CheckpointMismatchError) as err:
+      _restore(ckpt, setup)
+  n, d = leaf.shape
+  assert "(1 array differs: " in str(err.value), err.value
+  assert (f"0/groups/decoder/final_ln/scale: stored ({n}, {d - 1}), "
+          f"expected ({n}, {d})") in str(err.value)
+  assert "step 4" in str(err.value)
+  assert not caplog.records, caplog.text
+  assert (ckpt / "4").exists() and not (tmp_path / "ckpt_broken").exists()
