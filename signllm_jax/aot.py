@@ -171,9 +171,8 @@ def compile_for_topology(cfg, topology: str, *, batch: int | None = None,
   if batch % shards:
     raise AotError(f"batch {batch} does not split over the {shards} batch "
                    f"shards (data x fsdp) of mesh {dict(mesh.shape)}")
-  tx = optim.make_optimizer(
-      cfg.optim, cfg.train.steps, num_groups=languages.NUM_LANGS
-      if steps.is_stacked_mlsf(cfg.model) else None)
+  tx = optim.make_optimizer(cfg.optim, cfg.train.steps,
+                            num_groups=steps.stacked_groups(cfg.model))
 
   def create():
     model = signllm.build_model(cfg.model, vocab_size=vocab,

@@ -138,9 +138,8 @@ def bench_train(cfg, *, batch: int, frames: int,
   mesh = sharding.make_mesh(cfg.mesh)
   rules = sharding.logical_rules(cfg.mesh)
   vocab = variants.get_variant(cfg.model.variant)["vocab_size"]
-  tx = optim.make_optimizer(
-      cfg.optim, 1000, num_groups=languages.NUM_LANGS
-      if steps.is_stacked_mlsf(cfg.model) else None)
+  tx = optim.make_optimizer(cfg.optim, 1000,
+                            num_groups=steps.stacked_groups(cfg.model))
 
   def create_objects():
     model = signllm.build_model(cfg.model, vocab_size=vocab,

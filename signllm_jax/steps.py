@@ -4,6 +4,7 @@
 trainer jits these with in/out shardings and donates `state`.
 """
 
+import operator
 from typing import Any, Callable
 
 import jax
@@ -11,7 +12,9 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
+from signllm_jax import languages
 from signllm_jax import losses
+from signllm_jax import model as model_lib
 from signllm_jax import optim
 from signllm_jax import rl
 
@@ -219,13 +222,18 @@ def is_stacked_mlsf(model_cfg) -> bool:
   return model_cfg.mode == "mlsf" and not model_cfg.shared_multilingual
 
 
+def stacked_groups(model_cfg) -> int | None:
+  """`num_groups` for optim.make_optimizer: one Adam count per stacked MLSF
+  group, None for models without groups."""
+  return languages.NUM_LANGS if is_stacked_mlsf(model_cfg) else None
+
+
 def group_leaf_mask(state: Any, num_langs: int) -> Any:
-  """True for leaves stacked along the language axis: those under a `groups`
-  node and the optimizer's per-group step count (optim.per_group_count)."""
-  def is_group(path, leaf):
-    names = [getattr(k, "key", getattr(k, "name", None)) for k in path]
-    return (("groups" in names and hasattr(leaf, "shape") and leaf.ndim >= 1
-             and leaf.shape[0] == num_langs)
-            or ("opt_state" in names
-                and optim.is_per_group_count(path, leaf, num_langs)))
-  return jax.tree_util.tree_map_with_path(is_group, state)
+  """True for leaves stacked along the language axis: the model's groups and
+  their optimizer moments (model.stacked_param_mask) and the optimizer's
+  per-group step count (optim.per_group_count)."""
+  counts = jax.tree_util.tree_map_with_path(
+      lambda path, leaf: optim.is_per_group_count(path, leaf, num_langs),
+      state)
+  return jax.tree.map(operator.or_, model_lib.stacked_param_mask(state),
+                      counts)

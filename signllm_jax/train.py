@@ -79,9 +79,8 @@ def build_setup(cfg, *, total_steps: int | None = None,
     raise TrainingError(str(e)) from None
   langs = languages.parse_langs(cfg.data.langs)
   num_langs = languages.NUM_LANGS
-  tx = optim.make_optimizer(
-      cfg.optim, total_steps or cfg.train.steps,
-      num_groups=num_langs if steps.is_stacked_mlsf(cfg.model) else None)
+  tx = optim.make_optimizer(cfg.optim, total_steps or cfg.train.steps,
+                            num_groups=steps.stacked_groups(cfg.model))
 
   def build_model():
     return signllm.build_model(cfg.model, vocab_size=tokenizer.vocab_size,

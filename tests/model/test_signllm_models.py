@@ -69,8 +69,7 @@ def test_stacked_param_mask_and_masked_adam_keep_idle_groups_identical():
   assert jax.tree.leaves(nnx.state(model, model_lib.group_axis_filter))
 
   # A dense update masked with where(onehot(lang), new, old) on the flagged
-  # leaves: the reference the sliced train step is checked against
-  # (tests/test_steps.py).
+  # leaves (what the sliced train step in steps.py replaced).
   lang = 0
   snapshot = lambda: jax.tree.map(np.asarray, nnx.state(model, nnx.Param))
   before = snapshot()
