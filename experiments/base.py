@@ -8,7 +8,6 @@ import ml_collections
 
 from signllm_jax import rl
 from signllm_jax.data import pipeline
-from signllm_jax.data import tokenizer
 from signllm_jax.model import variants
 
 _VARIANT_SIZE_FIELDS = ("num_encoder_layers", "num_decoder_layers",
@@ -31,9 +30,6 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   for size_field in _VARIANT_SIZE_FIELDS:
     cfg.model[size_field] = ml_collections.config_dict.placeholder(int)
   cfg.model.variant = "smoke"
-  # One SentencePiece vocabulary for text, prompts and LangGloss.
-  cfg.model.bos_id = tokenizer.BOS_ID
-  cfg.model.eos_id = tokenizer.EOS_ID
 
   cfg.optim = ml_collections.ConfigDict(dict(
       name="adam", lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0,

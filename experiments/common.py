@@ -30,7 +30,11 @@ def parse_arg(arg: str | None, **defaults: Any) -> dict[str, Any]:
                        f"known: {sorted(out)}")
     current = out[key]
     if isinstance(current, bool):
-      out[key] = value.lower() in ("1", "true", "yes")
+      word = value.lower()
+      if word not in ("1", "true", "yes", "0", "false", "no"):
+        raise ValueError(f"{key}={value!r} in config arg {arg!r} is not a "
+                         "boolean (true/false, yes/no, 1/0)")
+      out[key] = word in ("1", "true", "yes")
     elif isinstance(current, int):
       out[key] = int(value)
     elif isinstance(current, float):

@@ -8,9 +8,9 @@ chips' HBM before renting them:
 
   signllm compile --config experiments/mlsf.py:super-1b --topology v5e:4x4
 
-The compiled step is `steps.make_train_step` jitted exactly as
-`train.train_and_evaluate` jits it (donated state, no explicit out
-shardings), over the model and optimizer of `cfg`. The vocabulary size is the
+The compiled step is the trainer's (`state.lower_train_step`: the same
+jitted function, in/out shardings, donation and fresh/replayed rows as
+`signllm train`), over the model and optimizer of `cfg`. The vocabulary size is the
 variant's default (`variants.VARIANTS`), not a trained tokenizer's, so no
 dataset is needed; the batch is `cfg.data.batch_size` x `cfg.data.max_frames`
 unless given.
@@ -22,18 +22,13 @@ import time
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from flax import nnx
-from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import AxisType, Mesh
 
-from signllm_jax import languages
-from signllm_jax import optim
-from signllm_jax import rl
+from signllm_jax import config as config_lib
 from signllm_jax import sharding
-from signllm_jax import skeleton
-from signllm_jax import steps
-from signllm_jax.model import signllm
+from signllm_jax import state as state_lib
 from signllm_jax.model import variants
 
 # Any JAX process on this machine without JAX_PLATFORMS=cpu loads libtpu (once
@@ -102,45 +97,6 @@ def topology_mesh(mesh_cfg, topo) -> Mesh:
               axis_types=(AxisType.Auto,) * len(sharding.MESH_AXES))
 
 
-def abstract_batch(*, batch: int, frames: int, text_len: int, prompt_len: int,
-                   gloss_len: int, mesh: Mesh) -> dict:
-  """ShapeDtypeStructs of a training batch, sharded over the batch axes."""
-  sh = sharding.batch_sharding(mesh)
-  shapes = {
-      "text": ((batch, text_len), jnp.int32),
-      "text_mask": ((batch, text_len), jnp.bool_),
-      "prompt": ((batch, prompt_len), jnp.int32),
-      "prompt_mask": ((batch, prompt_len), jnp.bool_),
-      "lang_gloss": ((batch, gloss_len), jnp.int32),
-      "lang_gloss_mask": ((batch, gloss_len), jnp.bool_),
-      "lang": ((batch,), jnp.int32),
-      "pose": ((batch, frames, skeleton.FRAME_DIM), jnp.float32),
-      "pose_mask": ((batch, frames), jnp.bool_),
-      "length": ((batch,), jnp.int32),
-      "idx": ((batch,), jnp.int32),
-      "example_mask": ((batch,), jnp.bool_),
-  }
-  return {k: jax.ShapeDtypeStruct(s, d, sharding=sh)
-          for k, (s, d) in shapes.items()}
-
-
-def _abstract_rl_state(cfg, batch_abs, mesh):
-  """The RL state as ShapeDtypeStructs: replay split over the batch axes."""
-  if not rl.has_state(cfg.rl):
-    return None
-  item = steps.replay_item_spec(batch_abs, max_frames=cfg.data.max_frames)
-  state = jax.eval_shape(lambda: rl.init_state(cfg.rl, example_batch=item))
-  rep = NamedSharding(mesh, P())
-  split = NamedSharding(mesh, P(rl.batch_axes(mesh)))
-
-  def attach(path, x):
-    in_replay = any(getattr(k, "name", getattr(k, "key", None)) == "replay"
-                    for k in path)
-    return jax.ShapeDtypeStruct(x.shape, x.dtype,
-                                sharding=split if in_replay else rep)
-  return jax.tree_util.tree_map_with_path(attach, state)
-
-
 def _memory(compiled) -> dict[str, int | None]:
   mem = compiled.memory_analysis()
   if mem is None:
@@ -163,7 +119,6 @@ def compile_for_topology(cfg, topology: str, *, batch: int | None = None,
   """
   topo = get_topology(topology)
   mesh = topology_mesh(cfg.mesh, topo)
-  rules = sharding.logical_rules(cfg.mesh)
   vocab = variants.get_variant(cfg.model.variant)["vocab_size"]
   batch = int(batch or cfg.data.batch_size)
   frames = int(frames or cfg.data.max_frames)
@@ -171,43 +126,19 @@ def compile_for_topology(cfg, topology: str, *, batch: int | None = None,
   if batch % shards:
     raise AotError(f"batch {batch} does not split over the {shards} batch "
                    f"shards (data x fsdp) of mesh {dict(mesh.shape)}")
-  tx = optim.make_optimizer(cfg.optim, cfg.train.steps,
-                            num_groups=steps.stacked_groups(cfg.model))
-
-  def create():
-    model = signllm.build_model(cfg.model, vocab_size=vocab,
-                                num_langs=languages.NUM_LANGS,
-                                rngs=nnx.Rngs(cfg.seed))
-    return model, nnx.Optimizer(model, tx, wrt=nnx.Param)
-
+  # The trainer's step exactly (state.py): its fresh/replayed row split,
+  # in/out shardings and donation; here over the topology's mesh.
+  cfg = config_lib.apply_overrides(cfg, [f"data.batch_size={batch}",
+                                         f"data.max_frames={frames}"])
   t0 = time.perf_counter()
-  # The optimizer too inside eval_shape: nnx.Optimizer(abstract_model) would
-  # allocate real Adam moments on the host (64 GB for MLSF super-1b).
-  objs_abs = nnx.eval_shape(create)
-  graphdef, abstract = nnx.split(objs_abs)
-  model_abs = objs_abs[0]
-  state_sh = sharding.state_shardings(abstract, mesh, rules)
-  # state_sh is a prefix of `abstract` (nnx Variables vs their values):
-  # pair the leaves.
-  state_abs = jax.tree.unflatten(jax.tree.structure(abstract), [
-      jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s)
-      for x, s in zip(jax.tree.leaves(abstract), jax.tree.leaves(state_sh))])
-  batch_abs = abstract_batch(
-      batch=batch, frames=frames, text_len=cfg.data.max_text_len,
-      prompt_len=cfg.data.max_prompt_len, gloss_len=cfg.data.max_gloss_len,
-      mesh=mesh)
-  rl_abs = _abstract_rl_state(cfg, batch_abs, mesh)
-  group_mask = None
-  if steps.is_stacked_mlsf(cfg.model):
-    group_mask = steps.group_leaf_mask(abstract, languages.NUM_LANGS)
-  step = jax.jit(
-      steps.make_train_step(graphdef, model_cfg=cfg.model, rl_cfg=cfg.rl,
-                            group_mask=group_mask,
-                            plateau=cfg.optim.schedule == "plateau",
-                            mesh=mesh, seed=cfg.seed),
-      donate_argnums=(0, 1))
+  sdef = state_lib.define(cfg, vocab_size=vocab, mesh=mesh)
+  abstract = sdef.abstract
   try:
-    lowered = step.lower(state_abs, rl_abs, batch_abs)
+    sdef.fresh_rows  # pylint: disable=pointless-statement
+  except ValueError as e:  # an rl config that replays nothing, etc.
+    raise AotError(str(e)) from None
+  try:
+    lowered = state_lib.lower_train_step(sdef)
     lower_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     compiled = lowered.compile()
@@ -221,14 +152,14 @@ def compile_for_topology(cfg, topology: str, *, batch: int | None = None,
   mem = _memory(compiled)
   hbm = hbm_bytes(topology)
   n_params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(
-      nnx.state(model_abs, nnx.Param)))
+      abstract[0].filter(nnx.Param)))
   state_bytes = sum(int(np.prod(x.shape)) * x.dtype.itemsize
                     for x in jax.tree.leaves(abstract))
   # Donated state should come back with the shardings it went in with; a
   # mismatch means the compiler re-laid it out (extra memory, resharding).
   same = [out.is_equivalent_to(x.sharding, len(x.shape)) for out, x in zip(
       jax.tree.leaves(compiled.output_shardings[0]),
-      jax.tree.leaves(state_abs))]
+      jax.tree.leaves(abstract))]
   return {
       "topology": topology,
       "device_kind": topo.devices[0].device_kind,

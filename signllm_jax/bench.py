@@ -20,12 +20,11 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from signllm_jax import config as config_lib
 from signllm_jax import languages
-from signllm_jax import optim
-from signllm_jax import rl
 from signllm_jax import sharding
 from signllm_jax import skeleton
-from signllm_jax import steps
+from signllm_jax import state as state_lib
 from signllm_jax.generate import pose_decode
 from signllm_jax.model import signllm
 from signllm_jax.model import variants
@@ -135,51 +134,26 @@ def _load() -> float | None:
 def bench_train(cfg, *, batch: int, frames: int,
                 steps_n: int) -> dict[str, Any]:
   """Times the real sharded train step (same code path as `signllm train`)."""
+  # The step's replayed rows follow data.batch_size, and the replay stores
+  # rows at data.max_frames: bench that batch, fit these frames.
+  cfg = config_lib.apply_overrides(cfg, [
+      f"data.batch_size={batch}",
+      f"data.max_frames={max(frames, int(cfg.data.max_frames))}"])
   mesh = sharding.make_mesh(cfg.mesh)
-  rules = sharding.logical_rules(cfg.mesh)
   vocab = variants.get_variant(cfg.model.variant)["vocab_size"]
-  tx = optim.make_optimizer(cfg.optim, 1000,
-                            num_groups=steps.stacked_groups(cfg.model))
-
-  def create_objects():
-    model = signllm.build_model(cfg.model, vocab_size=vocab,
-                                num_langs=languages.NUM_LANGS,
-                                rngs=nnx.Rngs(0))
-    return model, nnx.Optimizer(model, tx, wrt=nnx.Param)
-
-  # Both inside eval_shape: nnx.Optimizer(abstract_model) outside it would
-  # allocate real Adam moments on the host (as train.build_setup does).
-  objs_abs = nnx.eval_shape(create_objects)
-  graphdef, abstract = nnx.split(objs_abs)
-  model_abs = objs_abs[0]
-  state_sh = sharding.state_shardings(abstract, mesh, rules)
-
-  def create():
-    return nnx.state(create_objects())
-
+  sdef = state_lib.define(cfg, vocab_size=vocab, mesh=mesh, total_steps=1000)
   t0 = time.perf_counter()
-  state = jax.jit(create, out_shardings=state_sh)()
+  state = state_lib.init(sdef)
   jax.block_until_ready(state)
   init_s = time.perf_counter() - t0
   # As the trainer: rl.replay_mix "replace" serves fewer fresh rows.
-  num_shards = rl.num_shards(mesh)
-  fresh = rl.fresh_batch_size(batch, cfg.rl, num_shards)
-  num_replay = rl.replay_batch_size(batch, cfg.rl, num_shards)
+  fresh, num_replay = sdef.fresh_rows, sdef.replay_rows
   host_batch = synthetic_batch(batch=fresh, frames=frames, text_len=20,
                                gloss_len=24, vocab=vocab)
   dev_batch = sharding.shard_host_batch(host_batch, mesh)
-  group_mask = None
-  if steps.is_stacked_mlsf(cfg.model):
-    group_mask = steps.group_leaf_mask(state, languages.NUM_LANGS)
-  # As the trainer: the replay stores rows at the longest frame count.
-  rl_state = rl.init_state(
-      cfg.rl, example_batch=steps.replay_item_spec(dev_batch,
-                                                   max_frames=frames),
-      mesh=mesh)
-  step_fn = jax.jit(steps.make_train_step(
-      graphdef, model_cfg=cfg.model, rl_cfg=cfg.rl, group_mask=group_mask,
-      plateau=cfg.optim.schedule == "plateau", mesh=mesh, seed=cfg.seed,
-      num_replay=num_replay), donate_argnums=(0, 1))
+  rl_abs = state_lib.abstract_rl_state(sdef, dev_batch)
+  rl_state = state_lib.init_rl_state(sdef, dev_batch)
+  step_fn = state_lib.train_step(sdef, rl_abs)
   t0 = time.perf_counter()
   lowered = step_fn.lower(state, rl_state, dev_batch)
   compiled = lowered.compile()
@@ -200,7 +174,7 @@ def bench_train(cfg, *, batch: int, frames: int,
   med = statistics.median(times)
   load_after = _load()
   n_params = sum(x.size for x in jax.tree.leaves(
-      nnx.state(model_abs, nnx.Param)))
+      sdef.abstract[0].filter(nnx.Param)))
   dtype = cfg.model.compute_dtype
   peak = device_peak_flops(jax.devices()[0], dtype)
   per_device_flops = flops  # XLA reports the per-device (SPMD) program

@@ -80,7 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
 
   p = sub.add_parser("train", help="train a model (resumes an existing workdir)")
   _add_config_args(p)
-  p.add_argument("--workdir", required=True)
+  p.add_argument("--workdir", default="")
+  p.add_argument("--print_config", action="store_true",
+                 help="print the complete, resolved config (JSON) and exit")
 
   p = sub.add_parser("generate", help="text or prompt -> poses")
   p.add_argument("--workdir", required=True)
@@ -103,8 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
   p = sub.add_parser("evaluate", help="DTW, back-translation BLEU/ROUGE, "
                      "baselines; JSON + Markdown tables")
   p.add_argument("--workdir", required=True)
-  p.add_argument("--split", default="test")
-  p.add_argument("--max_examples", type=int, default=-1)
+  # None: the config's evaluate.split / evaluate.max_examples.
+  p.add_argument("--split", default=None,
+                 help="dataset split (default: cfg.evaluate.split)")
+  p.add_argument("--max_examples", type=int, default=None,
+                 help="examples per language, <= 0 all (default: "
+                      "cfg.evaluate.max_examples)")
 
   p = sub.add_parser("bench", help="XLA-compiled benchmarks: train step, "
                      "generation; JSON + one-line summary")
@@ -130,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
                  help="global batch (default: the config's data.batch_size)")
   p.add_argument("--frames", type=int, default=0,
                  help="frames per example (default: data.max_frames)")
+  p = sub.add_parser("checkpoint", help="checkpoint tools")
+  csub = p.add_subparsers(dest="checkpoint_command", metavar="CKPT_COMMAND")
+  m = csub.add_parser("migrate", help="rewrite checkpoints of the fused "
+                      "'state' layout as params + opt_state, in place")
+  m.add_argument("path", help="a workdir or its checkpoints/ folder")
   return parser
 
 

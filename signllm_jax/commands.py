@@ -5,9 +5,9 @@ import logging
 import pathlib
 import sys
 
+from signllm_jax import errors
 
-class UserError(Exception):
-  """A problem with the user's input: printed without a traceback."""
+UserError = errors.UserError
 
 
 def _setup_logging():
@@ -59,6 +59,12 @@ def cmd_data(args, overrides):
 
 def cmd_train(args, overrides):
   cfg = _load_config(args.config, overrides)
+  if args.print_config:
+    from signllm_jax import config as config_lib
+    print(config_lib.to_json(cfg))
+    return 0
+  if not args.workdir:
+    raise UserError("--workdir is required to train")
   from signllm_jax import distributed, train
   try:
     distributed.initialize_from_env()
@@ -133,6 +139,23 @@ def cmd_compile(args, overrides):
   return 0 if result.get("fits", True) else 1
 
 
+def cmd_checkpoint(args, overrides):
+  del overrides
+  if args.checkpoint_command != "migrate":
+    raise UserError("choose a checkpoint command: migrate "
+                    "(signllm checkpoint --help)")
+  from signllm_jax import checkpoint
+  ckpt_dir = pathlib.Path(args.path)
+  if (ckpt_dir / "checkpoints").is_dir():  # a workdir
+    ckpt_dir = ckpt_dir / "checkpoints"
+  if not ckpt_dir.is_dir():
+    raise UserError(f"{args.path}: no such checkpoint folder or workdir")
+  done = checkpoint.migrate(ckpt_dir)
+  print(f"migrated steps {done} in {ckpt_dir}" if done else
+        f"nothing to migrate in {ckpt_dir}")
+  return 0
+
+
 def cmd_quickstart(args, overrides):
   from signllm_jax import quickstart
   return quickstart.run(args, overrides)
@@ -142,6 +165,7 @@ HANDLERS = {
     "data": cmd_data, "train": cmd_train, "generate": cmd_generate,
     "evaluate": cmd_evaluate, "bench": cmd_bench, "sweep": cmd_sweep,
     "compile": cmd_compile, "quickstart": cmd_quickstart,
+    "checkpoint": cmd_checkpoint,
 }
 
 

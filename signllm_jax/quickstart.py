@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from signllm_jax import commands
+from signllm_jax import errors
 from signllm_jax import config as config_lib
 from signllm_jax import languages
 from signllm_jax import train
@@ -89,7 +89,7 @@ def run(args, overrides: Sequence[str] = ()) -> int:
   try:
     cfg = config_lib.load_config(args.config, overrides)
   except ValueError as e:
-    raise commands.UserError(str(e)) from None
+    raise errors.UserError(str(e)) from None
   data_dir = args.data_dir or cfg.data.data_dir or str(workdir / "tfds")
   cfg.data.data_dir = str(pathlib.Path(data_dir).expanduser())
   timings: dict[str, float] = {}
@@ -102,7 +102,7 @@ def run(args, overrides: Sequence[str] = ()) -> int:
       print(f"already built: {path}")
     except FileNotFoundError:
       if cfg.data.name != "synth_sign":
-        raise commands.UserError(
+        raise errors.UserError(
             f"quickstart builds only synth_sign; build {cfg.data.name} "
             "first with `signllm data build`") from None
       path = datasets.build_dataset(cfg.data.name, cfg.data.config,

@@ -12,10 +12,6 @@ import numpy as np
 from flax import nnx
 from jax.sharding import AxisType, Mesh, NamedSharding, PartitionSpec as P
 
-# Partitioning metadata is resolved by the trainer (eval_shape -> jit with
-# out_shardings); eager sharding would demand a mesh at module construction.
-nnx.use_eager_sharding(False)
-
 MESH_AXES = ("data", "fsdp", "tensor")
 BATCH_AXES = ("data", "fsdp")
 
@@ -52,11 +48,6 @@ def logical_rules(mesh_cfg) -> tuple[tuple[str, Any], ...]:
 
 def batch_sharding(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P(BATCH_AXES))
-
-
-def batch_shardings(mesh: Mesh, batch: dict) -> dict:
-  """Leading (batch) axis over data x fsdp, the rest replicated."""
-  return {k: NamedSharding(mesh, P(BATCH_AXES)) for k in batch}
 
 
 def replicated(mesh: Mesh) -> NamedSharding:

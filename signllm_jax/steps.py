@@ -1,7 +1,7 @@
 """Pure, jittable train and eval steps. No Python state, no logging, no clocks.
 
-`state` is the nnx state of (model, optimizer); `graphdef` is closed over. The
-trainer jits these with in/out shardings and donates `state`.
+`state` is the nnx state of (model, optimizer); `graphdef` is closed over.
+`state.py` jits these with in/out shardings and donates `state`.
 """
 
 import operator
@@ -111,9 +111,8 @@ def make_train_step(graphdef, *, model_cfg, rl_cfg, group_mask=None,
     inputs = batch
     is_weights_B = None
     if use_replay:
-      item_spec = jax.tree.map(lambda x: x, rl_state.replay.items)
       fresh = _pad_time(batch, {k: jax.ShapeDtypeStruct(v.shape[1:], v.dtype)
-                                for k, v in item_spec.items()})
+                                for k, v in rl_state.replay.items.items()})
       num = (rl.replay_batch_size(b_fresh, rl_cfg, rl.num_shards(mesh))
              if num_replay is None else num_replay)
       key = jax.random.fold_in(jax.random.key(seed),

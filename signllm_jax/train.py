@@ -1,7 +1,8 @@
 """train_and_evaluate(cfg, workdir): the one training loop.
 
-Order (big_vision): mesh -> data -> model + optimizer (eval_shape, then jit
-with out_shardings) -> restore -> compile steps -> loop. Only this module and
+Order (big_vision): data assets (copied into the workdir) -> mesh -> the
+abstract state (state.py) -> data -> restore, or init -> compile steps
+(state.py) -> loop. Only this module and
 the CLI touch files, logs and clocks.
 
 Guarantees (tests/test_train.py): a resumed run continues exactly as the
@@ -12,12 +13,10 @@ run with `TrainingError`.
 """
 
 import contextlib
-import dataclasses
 import logging
 import pathlib
 import signal
 import time
-from typing import Any, Sequence
 
 import jax
 import ml_collections
@@ -27,125 +26,22 @@ from jax.experimental import multihost_utils
 
 from signllm_jax import checkpoint
 from signllm_jax import config as config_lib
-from signllm_jax import languages
 from signllm_jax import metrics_writer
 from signllm_jax import optim
 from signllm_jax import rl
 from signllm_jax import sharding
-from signllm_jax import steps
+from signllm_jax import state as state_lib
+from signllm_jax import workdir as workdir_lib
 from signllm_jax.data import datasets
 from signllm_jax.data import pipeline
 from signllm_jax.evaluate import dev_generation
-from signllm_jax.model import signllm
+from signllm_jax.generate import pose_decode
 
 log = logging.getLogger(__name__)
 
 
 class TrainingError(RuntimeError):
   pass
-
-
-@dataclasses.dataclass
-class TrainSetup:
-  """Everything built from a config; reused by generate/evaluate/bench."""
-  cfg: Any
-  mesh: jax.sharding.Mesh
-  graphdef: Any
-  state: Any
-  state_shardings: Any
-  tokenizer: Any
-  stats: Any
-  num_langs: int
-  langs: tuple[str, ...]
-
-
-def build_setup(cfg, *, total_steps: int | None = None,
-                init_state: bool = True,
-                devices: Sequence[jax.Device] | None = None) -> TrainSetup:
-  """Mesh, tokenizer, model + optimizer state (sharded at creation).
-
-  With `init_state=False`, `state` is abstract: ShapeDtypeStructs that carry
-  their shardings (a restore target that allocates nothing).
-  """
-  mesh = sharding.make_mesh(cfg.mesh, devices=devices)
-  rules = sharding.logical_rules(cfg.mesh)
-  data_dir = cfg.data.data_dir or None
-  try:
-    tokenizer = datasets.load_tokenizer(cfg.data.name, cfg.data.config,
-                                        data_dir=data_dir)
-    stats = datasets.load_stats(cfg.data.name, cfg.data.config,
-                                data_dir=data_dir)
-  except FileNotFoundError as e:
-    raise TrainingError(str(e)) from None
-  langs = languages.parse_langs(cfg.data.langs)
-  num_langs = languages.NUM_LANGS
-  tx = optim.make_optimizer(cfg.optim, total_steps or cfg.train.steps,
-                            num_groups=steps.stacked_groups(cfg.model))
-
-  def build_model():
-    return signllm.build_model(cfg.model, vocab_size=tokenizer.vocab_size,
-                               num_langs=num_langs, rngs=nnx.Rngs(cfg.seed))
-
-  def create():
-    model = build_model()
-    optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
-    return nnx.state((model, optimizer))
-
-  abstract = jax.eval_shape(create)
-  with nnx.use_eager_sharding(False):
-    # The optimizer too is built under eval_shape: some transforms' init
-    # (reduce_on_plateau) cannot take abstract parameters.
-    def create_nodes():
-      model = build_model()
-      return model, nnx.Optimizer(model, tx, wrt=nnx.Param)
-    graphdef, _ = nnx.split(nnx.eval_shape(create_nodes))
-  state_sh = sharding.state_shardings(abstract, mesh, rules)
-  if init_state:
-    state = jax.jit(create, out_shardings=state_sh)()
-  else:
-    # state_sh holds one sharding per Variable: match the leaves by order.
-    state = jax.tree.unflatten(jax.tree.structure(abstract), [
-        jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s) for x, s in zip(
-            jax.tree.leaves(abstract), jax.tree.leaves(state_sh))])
-  return TrainSetup(cfg=cfg, mesh=mesh, graphdef=graphdef, state=state,
-                    state_shardings=state_sh, tokenizer=tokenizer, stats=stats,
-                    num_langs=num_langs, langs=langs)
-
-
-def compile_steps(cfg, setup: TrainSetup) -> tuple[Any, Any]:
-  """(train_step, eval_step), jitted; train_step donates state and rl_state.
-
-  train_step(state, rl_state, batch) -> (state, rl_state, metrics);
-  eval_step(state, batch) -> sums for exact dev averages.
-  """
-  group_mask = None
-  if steps.is_stacked_mlsf(cfg.model):
-    group_mask = steps.group_leaf_mask(setup.state, setup.num_langs)
-  num_replay = rl.replay_batch_size(cfg.data.batch_size, cfg.rl,
-                                    rl.num_shards(setup.mesh))
-  train_step = jax.jit(
-      steps.make_train_step(setup.graphdef, model_cfg=cfg.model, rl_cfg=cfg.rl,
-                            group_mask=group_mask,
-                            plateau=cfg.optim.schedule == "plateau",
-                            mesh=setup.mesh, seed=cfg.seed,
-                            num_replay=num_replay),
-      donate_argnums=(0, 1))
-  eval_step = jax.jit(steps.make_eval_step(setup.graphdef,
-                                           model_cfg=cfg.model))
-  return train_step, eval_step
-
-
-def init_rl_state(cfg, train_iter, mesh) -> rl.RLTrainState | None:
-  """The initial RL state, every leaf on `mesh` (None in mode "mse")."""
-  example_batch = None
-  if cfg.rl.mode == "rl_plc":
-    # The replay stores rows at max_frames; peek one batch for the shapes.
-    fresh_state = train_iter.get_state()
-    example_batch = steps.replay_item_spec(next(train_iter),
-                                           max_frames=cfg.data.max_frames)
-    train_iter.set_state(fresh_state)
-  return _replicate_rest(
-      rl.init_state(cfg.rl, example_batch=example_batch, mesh=mesh), mesh)
 
 
 class _Preemption:
@@ -260,32 +156,33 @@ class _Meter:
     self.last = scalars
 
 
-def _train_data_config(cfg, mesh):
+def _train_data_config(cfg, sdef: state_lib.StateDef):
   """cfg.data with the fresh rows per step (rl.replay_mix "replace" takes
   the replayed rows out of data.batch_size)."""
-  try:
-    rl.validate(cfg.rl)
-    fresh = rl.fresh_batch_size(cfg.data.batch_size, cfg.rl,
-                                rl.num_shards(mesh))
-  except ValueError as e:
-    raise TrainingError(str(e)) from None
-  if fresh == cfg.data.batch_size:
+  if sdef.fresh_rows == cfg.data.batch_size:
     return cfg.data
   data_cfg = ml_collections.ConfigDict(cfg.data.to_dict())
-  data_cfg.batch_size = fresh
+  data_cfg.batch_size = sdef.fresh_rows
   return data_cfg
 
 
-def _replicate_rest(tree, mesh):
-  """Replicates over `mesh` the leaves not placed on it (e.g. the RL reward
-  range, created on one device): a checkpoint restores leaves onto their
-  target's devices, and one-device leaves cannot enter the mesh's step."""
-  mesh_devices = set(mesh.devices.flat)
-  def place(x):
-    if isinstance(x, jax.Array) and x.sharding.device_set != mesh_devices:
-      return jax.device_put(x, sharding.replicated(mesh))
-    return x
-  return jax.tree.map(place, tree)
+def _peek(train_iter) -> dict:
+  """The next batch, leaving the iterator where it was."""
+  before = train_iter.get_state()
+  batch = next(train_iter)
+  train_iter.set_state(before)
+  return batch
+
+
+def load_data_assets(cfg):
+  """(dataset folder, tokenizer, pose statistics) of cfg.data, read once."""
+  try:
+    path = datasets.dataset_dir(cfg.data.name, cfg.data.config,
+                                cfg.data.data_dir or None)
+    return (path, datasets.load_tokenizer(path=path),
+            datasets.load_stats(path=path))
+  except FileNotFoundError as e:
+    raise TrainingError(str(e)) from None
 
 
 def _write_config(cfg, workdir: pathlib.Path) -> None:
@@ -307,16 +204,26 @@ def train_and_evaluate(cfg, workdir: str | pathlib.Path) -> dict:
 
 
 def _train(cfg, workdir: pathlib.Path, preempt: _Preemption) -> dict:
+  try:
+    rl.validate(cfg.rl)
+  except ValueError as e:
+    raise TrainingError(str(e)) from None
+  data_path, tokenizer, stats = load_data_assets(cfg)
   if jax.process_index() == 0:
     _write_config(cfg, workdir)
-  setup = build_setup(cfg)
-  mesh = setup.mesh
-  state = setup.state
+    workdir_lib.write_assets(workdir, cfg, data_path, tokenizer, stats)
+  mesh = sharding.make_mesh(cfg.mesh)
+  sdef = state_lib.define(cfg, vocab_size=tokenizer.vocab_size, mesh=mesh)
+  try:
+    fresh_cfg = _train_data_config(cfg, sdef)
+  except ValueError as e:
+    raise TrainingError(str(e)) from None
 
   # The data order follows data.shuffle_seed, independent of the init seed.
-  train_iter = pipeline.make_train_iterator(_train_data_config(cfg, mesh),
-                                            mesh=mesh)
-  rl_state = init_rl_state(cfg, train_iter, mesh)
+  train_iter = pipeline.make_train_iterator(fresh_cfg, mesh=mesh)
+  # The replay (rl_plc) stores rows shaped as the pipeline's batches.
+  example = _peek(train_iter) if cfg.rl.mode == "rl_plc" else None
+  rl_abstract = state_lib.abstract_rl_state(sdef, example)
   keep_replay = rl.has_state(cfg.rl)
 
   with contextlib.ExitStack() as stack:
@@ -330,22 +237,30 @@ def _train(cfg, workdir: pathlib.Path, preempt: _Preemption) -> dict:
     start_step, nonfinite_total = 0, 0
     try:
       restored = checkpoint.restore_latest(
-          mngr, state_target=state,
-          replay_target=rl_state if keep_replay else None)
+          mngr, state_target=sdef.abstract,
+          replay_target=rl_abstract if keep_replay else None)
     except checkpoint.NoCheckpointError as e:
       raise TrainingError(f"{e}; move {mngr.directory} away to start "
                           "afresh") from None
-    if restored is not None:
+    if restored is None:
+      state = state_lib.init(sdef)
+      rl_state = state_lib.init_rl_state(sdef, example)
+    else:
       state = restored["state"]
-      if restored["replay_state"] is not None:
-        rl_state = restored["replay_state"]
+      rl_state = (restored["replay_state"] if keep_replay
+                  else state_lib.init_rl_state(sdef, example))
       train_iter.set_state(restored["data_state"])
       start_step = restored["step"]
       nonfinite_total = int(restored["meta"].get("nonfinite_total", 0))
       log.info("resumed from step %d%s", start_step,
                f" (broken newer checkpoints {restored['skipped_steps']} "
                "were moved aside)" if restored["skipped_steps"] else "")
-    train_step, eval_step = compile_steps(cfg, setup)
+    train_step = state_lib.train_step(sdef, rl_abstract)
+    eval_step = state_lib.eval_step(sdef)
+    # Built once: each validation reads the same dev batches.
+    eval_batches = (pipeline.make_eval_batches(cfg.data, mesh=mesh,
+                                               split=cfg.data.eval_split)
+                    if cfg.train.eval_every else None)
     writer = metrics_writer.MetricsWriter(workdir,
                                           enabled=jax.process_index() == 0)
     stack.callback(writer.close)
@@ -356,10 +271,11 @@ def _train(cfg, workdir: pathlib.Path, preempt: _Preemption) -> dict:
     meter = _Meter(cfg, writer, bar, nonfinite_total)
     final: dict = {}
     step = saved_step = start_step
-    gen_every = int(cfg.train.get("gen_eval_every", 0) or 0)
+    gen_every = int(cfg.train.gen_eval_every)
     gen_batches = None
     if gen_every:
       gen_batches = dev_generation.select_batches(
+          eval_batches if eval_batches is not None else
           pipeline.make_eval_batches(cfg.data, mesh=mesh,
                                      split=cfg.data.eval_split),
           int(cfg.train.gen_eval_per_lang))
@@ -383,12 +299,13 @@ def _train(cfg, workdir: pathlib.Path, preempt: _Preemption) -> dict:
       if cfg.train.eval_every and step % cfg.train.eval_every == 0:
         meter.flush()
         with meter.paused():
-          final.update(_validate(cfg, mesh, state, eval_step, writer, step))
+          final.update(_validate(cfg, eval_batches, state, eval_step, writer,
+                                 step))
       if gen_every and step % gen_every == 0:
         meter.flush()
         with meter.paused():
-          final.update(_validate_generation(cfg, setup, state, gen_batches,
-                                            writer, step))
+          final.update(_validate_generation(cfg, sdef, stats, state,
+                                            gen_batches, writer, step))
       if step % cfg.train.ckpt_every == 0 or step == cfg.train.steps:
         save()
     meter.flush()
@@ -403,29 +320,23 @@ def _train(cfg, workdir: pathlib.Path, preempt: _Preemption) -> dict:
   return final
 
 
-def _own_timing(cfg) -> str:
-  # Imported here: generate.pipeline imports this module.
-  from signllm_jax.generate import pipeline as gen  # pylint: disable=g-import-not-at-top
-  return gen.own_timing(cfg)
-
-
-def _validate_generation(cfg, setup, state, batches, writer, step) -> dict:
+def _validate_generation(cfg, sdef, stats, state, batches, writer,
+                         step) -> dict:
   """dev/gen_dtw_mje[/LANG]: DTW-MJE of free-running generated dev poses."""
-  model, _ = nnx.merge(setup.graphdef, state)
+  model, _ = nnx.merge(sdef.graphdef, state)
   g = cfg.generate
   scores = dev_generation.dtw_mje_by_language(
-      model, batches, setup.stats, max_len=int(g.max_frames),
-      length_mode=_own_timing(cfg), stop_threshold=float(g.counter_threshold))
+      model, batches, stats, max_len=int(g.max_frames),
+      length_mode=pose_decode.own_timing(cfg),
+      stop_threshold=float(g.counter_threshold))
   scalars = {"dev/gen_dtw_mje": scores.pop("mean")}
   scalars.update({f"dev/gen_dtw_mje/{code}": v for code, v in scores.items()})
   writer.write_scalars(step, scalars)
   return scalars
 
 
-def _validate(cfg, mesh, state, eval_step, writer, step) -> dict:
+def _validate(cfg, batches, state, eval_step, writer, step) -> dict:
   totals = {"loss_sum": 0.0, "mse_sum": 0.0, "count": 0.0}
-  batches = pipeline.make_eval_batches(cfg.data, mesh=mesh,
-                                       split=cfg.data.eval_split)
   chosen = range(len(batches))
   if 0 < cfg.train.eval_batches < len(batches):
     # Batches come grouped by language: a prefix would see only the first

@@ -4,8 +4,13 @@ import json
 
 import pytest
 
+import jax
+from flax import nnx
+
 from signllm_jax import bench
 from signllm_jax import config as config_lib
+from signllm_jax import state as state_lib
+from signllm_jax.model import variants
 
 
 def test_bench_train_reports_the_compiled_step():
@@ -18,6 +23,12 @@ def test_bench_train_reports_the_compiled_step():
   assert r["peak_memory_bytes_per_device"] > 0
   assert r["rss_peak_bytes"] >= r["rss_bytes"] > 0
   assert r["compile_s"] > 0 and r["devices"] == 8
+  assert (r["fresh_rows"], r["replayed_rows"]) == (8, 0)  # mode mse
+  # The trainer's model: its parameter count, from state.model_def.
+  _, params = state_lib.model_def(cfg.model, vocab_size=variants.get_variant(
+      cfg.model.variant)["vocab_size"])
+  assert r["params_total"] == sum(
+      x.size for x in jax.tree.leaves(params.filter(nnx.Param)))
   json.loads(bench.to_json(r))
   assert "train_step smoke | B=8 T=16" in bench.summary_line(r)
 

@@ -11,13 +11,12 @@ from flax import nnx
 
 from signllm_jax import checkpoint
 from signllm_jax import rl
-from signllm_jax import train
 from tests import testing
 
 
 @pytest.fixture(scope="module")
 def setup():
-  return train.build_setup(testing.smoke_config("rl.mode=rl_plc"))
+  return testing.build_setup(testing.smoke_config("rl.mode=rl_plc"))
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +56,7 @@ def _save(ckpt_dir, step, state, replay=None, data=None):
 
 
 def _restore(ckpt_dir, setup, replay_target=None):
-  target = train.build_setup(setup.cfg, init_state=False).state
+  target = setup.sdef.abstract
   with checkpoint.make_manager(ckpt_dir, async_save=False) as mngr:
     return checkpoint.restore_latest(mngr, state_target=target,
                                      replay_target=replay_target)
@@ -98,13 +97,13 @@ def test_empty_directory_restores_nothing(tmp_path, setup):
 
 def _corrupt(step_dir: pathlib.Path, how: str) -> None:
   if how == "truncated_array_file":
-    files = [p for p in (step_dir / "state").rglob("*")
+    files = [p for p in (step_dir / "params").rglob("*")
              if p.is_file() and "ocdbt.process" in str(p) and "/d/" in str(p)]
     assert files, "no array data files to truncate"
     for p in files:
       p.write_bytes(p.read_bytes()[:10])
   elif how == "deleted_item_metadata":
-    (step_dir / "state" / "_METADATA").unlink()
+    (step_dir / "params" / "_METADATA").unlink()
   elif how == "deleted_data_item":
     for p in sorted((step_dir / "data").rglob("*"), reverse=True):
       p.unlink() if p.is_file() else p.rmdir()
@@ -171,8 +170,66 @@ def test_layout_mismatch_is_a_clear_error_not_a_broken_step(tmp_path, setup,
       _restore(ckpt, setup)
   n, d = leaf.shape
   assert "(1 array differs: " in str(err.value), err.value
-  assert (f"0/groups/decoder/final_ln/scale: stored ({n}, {d - 1}), "
+  assert (f"params/groups/decoder/final_ln/scale: stored ({n}, {d - 1}), "
           f"expected ({n}, {d})") in str(err.value)
   assert "step 4" in str(err.value)
   assert not caplog.records, caplog.text
   assert (ckpt / "4").exists() and not (tmp_path / "ckpt_broken").exists()
+
+
+def test_params_restore_alone_without_an_optimizer(tmp_path, setup):
+  ckpt = tmp_path / "ckpt"
+  _save(ckpt, 3, _shift(setup.state, 0.5))
+  params_target = setup.sdef.abstract[0]
+  step, params = checkpoint.restore_params(ckpt, params_target)
+  assert step == 3
+  _assert_same(params, _shift(setup.state, 0.5)[0])
+  # The optimizer's item is not needed: a checkpoint without it restores.
+  for p in sorted((ckpt / "3" / "opt_state").rglob("*"), reverse=True):
+    p.unlink() if p.is_file() else p.rmdir()
+  (ckpt / "3" / "opt_state").rmdir()
+  _assert_same(checkpoint.restore_params(ckpt, params_target)[1],
+               _shift(setup.state, 0.5)[0])
+
+
+def test_params_restore_of_another_model_is_one_clear_error(tmp_path, setup):
+  ckpt = tmp_path / "ckpt"
+  pure = nnx.to_pure_dict(setup.state)
+  del pure[0]["groups"]["decoder"]["final_ln"]
+  _save(ckpt, 1, pure)
+  with pytest.raises(checkpoint.CheckpointMismatchError,
+                     match="params/groups/decoder/final_ln/scale: not in the "
+                     "checkpoint"):
+    checkpoint.restore_params(ckpt, setup.sdef.abstract[0])
+  with pytest.raises(checkpoint.NoCheckpointError, match="no checkpoint"):
+    checkpoint.restore_params(tmp_path / "empty", setup.sdef.abstract[0])
+
+
+def _save_old_layout(ckpt_dir, step, state):
+  """The layout before the params/opt_state split: one fused `state`."""
+  import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+  options = ocp.CheckpointManagerOptions(create=True,
+                                         enable_async_checkpointing=False)
+  with ocp.CheckpointManager(ckpt_dir.absolute(), options=options,
+                             item_names=("state", "data", "meta")) as mngr:
+    mngr.save(step, args=ocp.args.Composite(
+        state=ocp.args.StandardSave(nnx.to_pure_dict(state)),
+        data=ocp.args.JsonSave({"s": step}),
+        meta=ocp.args.JsonSave({"step": step})))
+
+
+def test_old_layout_is_a_clear_error_and_migrates(tmp_path, setup):
+  ckpt = tmp_path / "ckpt"
+  want = _shift(setup.state, 0.25)
+  _save_old_layout(ckpt, 5, want)
+  with pytest.raises(checkpoint.OldFormatError,
+                     match="signllm checkpoint migrate"):
+    _restore(ckpt, setup)
+  with pytest.raises(checkpoint.OldFormatError):
+    checkpoint.restore_params(ckpt, setup.sdef.abstract[0])
+  assert checkpoint.migrate(ckpt) == [5]
+  assert not (ckpt / "5" / "state").exists()
+  out = _restore(ckpt, setup)
+  assert out["step"] == 5 and out["data_state"] == {"s": 5}
+  _assert_same(out["state"], want)
+  assert checkpoint.migrate(ckpt) == []  # already migrated: left alone

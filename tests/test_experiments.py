@@ -29,7 +29,7 @@ def _takes_smoke(path: pathlib.Path) -> bool:
 
 
 def _check_complete(cfg):
-  """What train.build_setup reads, short of data files and arrays."""
+  """What state.define reads, short of data files and arrays."""
   model_cfg = variants.resolve(cfg.model)
   rl.validate(cfg.rl)
   optim.make_optimizer(cfg.optim, cfg.train.steps)
@@ -56,7 +56,8 @@ def test_default_config_builds_abstractly(path):
   cfg = config_lib.load_config(str(path))
   assert cfg.config_spec == str(path)
   model_cfg, count = _check_complete(cfg)
-  per_group = variants.param_count_per_group(model_cfg.variant)
+  per_group = signllm.param_count_per_group(model_cfg.variant,
+                                            mode=model_cfg.mode)
   assert count >= per_group
 
 

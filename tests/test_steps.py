@@ -1,4 +1,4 @@
-"""The real jitted train step (train.compile_steps) on the smoke MLSF model.
+"""The real jitted train step (state.train_step) on the smoke MLSF model.
 
 One step at a time, from the same initial state: group isolation, each group
 training as its own model, skipped non-finite updates, the "mse" loss,
@@ -20,20 +20,20 @@ from jax.sharding import PartitionSpec as P
 from signllm_jax import losses
 from signllm_jax import optim
 from signllm_jax import sharding
+from signllm_jax import state as state_lib
 from signllm_jax import steps
-from signllm_jax import train
 from signllm_jax.data import pipeline
 from tests import testing
 
 
 @pytest.fixture(scope="module")
 def setup():
-  return train.build_setup(testing.smoke_config())
+  return testing.build_setup(testing.smoke_config())
 
 
 @pytest.fixture(scope="module")
 def train_step(setup):
-  return train.compile_steps(setup.cfg, setup)[0]
+  return testing.train_step(setup)
 
 
 @pytest.fixture(scope="module")
@@ -272,12 +272,12 @@ def _step_on_mesh(setup, axes, host_batch, devices):
   mesh_cfg = ml_collections.ConfigDict(setup.cfg.mesh.to_dict())
   mesh_cfg.update(axes)
   mesh = sharding.make_mesh(mesh_cfg, devices=devices)
-  shardings = sharding.state_shardings(setup.state, mesh,
-                                       sharding.logical_rules(mesh_cfg))
-  state = jax.device_put(_copy(setup.state), shardings)
-  local = dataclasses.replace(setup, mesh=mesh, state=state,
-                              state_shardings=shardings)
-  step = train.compile_steps(setup.cfg, local)[0]
+  cfg = ml_collections.ConfigDict(setup.cfg.to_dict())
+  cfg.mesh = mesh_cfg
+  local = dataclasses.replace(setup, cfg=cfg, sdef=state_lib.define(
+      cfg, vocab_size=setup.sdef.vocab_size, mesh=mesh))
+  state = jax.device_put(_copy(setup.state), local.state_shardings)
+  step = testing.train_step(local)
   new_state, _, metrics = step(state, None, _on_mesh(host_batch, mesh))
   return _flat(new_state), jax.device_get(metrics)
 
@@ -313,7 +313,7 @@ def test_sharded_step_equals_single_device_step(setup, host_batches,
 def _rl_setup(mode):
   # Batch 16 with half of it replayed: 8 replay rows, one per data shard
   # (with batch 8 the 25% default rounds down to 0 rows on 8 shards).
-  return train.build_setup(testing.smoke_config(
+  return testing.build_setup(testing.smoke_config(
       f"rl.mode={mode}", "data.batch_size=16", "rl.replay_fraction=0.5"))
 
 
@@ -323,9 +323,9 @@ def test_rl_modes_run_in_the_jitted_step_on_8_devices(mode):
   assert setup.mesh.size == 8
   cfg = setup.cfg
   it = pipeline.make_train_iterator(cfg.data, mesh=setup.mesh)
-  rl_state = train.init_rl_state(cfg, it, setup.mesh)
   batch = next(it)
-  step = train.compile_steps(cfg, setup)[0]
+  rl_state = state_lib.init_rl_state(setup.sdef, batch)
+  step = testing.train_step(setup, batch)
   state = _copy(setup.state)
   # The same batch twice: the second step can replay the first one's rows.
   for i in range(2):

@@ -8,6 +8,7 @@ new jit of the same step is a disk hit, not a compile).
 """
 
 import atexit
+import dataclasses
 import json
 import os
 import pathlib
@@ -17,9 +18,13 @@ import sys
 import tempfile
 
 import jax
+from typing import Any
 
 from signllm_jax import config as config_lib
 from signllm_jax import metrics_writer
+from signllm_jax import sharding
+from signllm_jax import state as state_lib
+from signllm_jax import train
 from tests.data import test_synth_sign_builder
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -120,3 +125,47 @@ def final_json(stdout: bytes) -> dict:
   """The final metrics `signllm train` prints (the last JSON object)."""
   text = stdout.decode()
   return json.loads(text[text.rindex("{\n"):])
+
+
+@dataclasses.dataclass
+class Setup:
+  """What the step/checkpoint tests hold: the StateDef of state.py, its
+  (initialised or abstract) state and the dataset's tokenizer/stats."""
+  cfg: Any
+  sdef: state_lib.StateDef
+  state: Any
+  tokenizer: Any
+  stats: Any
+
+  @property
+  def mesh(self):
+    return self.sdef.mesh
+
+  @property
+  def graphdef(self):
+    return self.sdef.graphdef
+
+  @property
+  def state_shardings(self):
+    return self.sdef.shardings
+
+  @property
+  def num_langs(self) -> int:
+    return self.sdef.num_langs
+
+
+def build_setup(cfg, *, init_state: bool = True, mesh=None) -> Setup:
+  """state.define (+ state.init) for cfg, as the trainer does."""
+  _, tok, stats = train.load_data_assets(cfg)
+  sdef = state_lib.define(cfg, vocab_size=tok.vocab_size,
+                          mesh=mesh or sharding.make_mesh(cfg.mesh))
+  return Setup(cfg=cfg, sdef=sdef,
+               state=state_lib.init(sdef) if init_state else sdef.abstract,
+               tokenizer=tok, stats=stats)
+
+
+def train_step(setup: Setup, example_batch=None):
+  """The trainer's jitted step (state.train_step) for setup's mesh."""
+  rl_abs = (None if example_batch is None else
+            state_lib.abstract_rl_state(setup.sdef, example_batch))
+  return state_lib.train_step(setup.sdef, rl_abs)

@@ -1,7 +1,7 @@
 """`signllm generate`: a trained workdir -> poses from text or prompts -> files.
 
-Steps: load the workdir (config.json + the newest readable checkpoint; the
-tokenizer and pose statistics come from the dataset the config names) ->
+Steps: load the workdir (workdir.py: config.json, assets/ and the newest
+checkpoint's parameters) ->
 tokenise -> (Prompt2LangGloss: stage-1 LangGloss decoding, greedy or beam per
 cfg.generate) -> compiled pose decoding (`pose_decode.generate_pose`) ->
 de-normalise with the dataset statistics -> write .skels / .pose / .npz /
@@ -26,7 +26,6 @@ Decisions:
 
 import collections
 import dataclasses
-import json
 import logging
 import pathlib
 from typing import Any, Sequence
@@ -34,13 +33,10 @@ from typing import Any, Sequence
 import jax
 import numpy as np
 import tqdm
-from flax import nnx
 
-from signllm_jax import checkpoint
-from signllm_jax import config as config_lib
 from signllm_jax import languages
 from signllm_jax import render
-from signllm_jax import train
+from signllm_jax import workdir as workdir_lib
 from signllm_jax.data import normalize
 from signllm_jax.data import pipeline as data_pipeline
 from signllm_jax.data import pose_io
@@ -59,106 +55,16 @@ class GenerateError(ValueError):
   """A problem with the workdir or the input, stated for the user."""
 
 
-@dataclasses.dataclass
-class LoadedWorkdir:
-  """A trained model with everything needed to run and de-normalise it."""
-  workdir: pathlib.Path
-  cfg: Any
-  mesh: jax.sharding.Mesh
-  model: nnx.Module
-  tokenizer: Any
-  stats: normalize.PoseStats
-  step: int
-  langs: tuple[str, ...]  # the languages the model was trained on
-
-  @property
-  def mode(self) -> str:
-    return self.cfg.model.mode
-
-  @property
-  def name(self) -> str:
-    m = self.cfg.model
-    kind = ("P2LG" if m.mode == "p2lg" else
-            "MLSF-shared" if m.shared_multilingual else "MLSF")
-    return f"SignLLM-{kind} ({m.variant}, step {self.step})"
-
-
-def _abstract_with_shardings(state, shardings):
-  """Restore target: the abstract state, each leaf with its sharding."""
-  leaves, treedef = jax.tree.flatten(state)
-  sh = jax.tree.leaves(shardings)
-  if len(sh) != len(leaves):
-    raise AssertionError(f"{len(leaves)} state leaves, {len(sh)} shardings")
-  return jax.tree.unflatten(treedef, [
-      jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s)
-      for a, s in zip(leaves, sh)])
-
-
-def _build_setup(cfg):
-  """build_setup with an abstract state (no allocation) where it works."""
-  try:
-    return train.build_setup(cfg, init_state=False)
-  except ValueError as e:  # TrainingError is not a ValueError
-    # An abstract-state path that fails must not stop generation: a real
-    # (initialised) state is a valid restore target too, only costlier.
-    log.debug("abstract restore target failed (%s); initialising", e)
-    return train.build_setup(cfg, init_state=True)
+LoadedWorkdir = workdir_lib.LoadedWorkdir
 
 
 def load_workdir(workdir: str | pathlib.Path, overrides: Sequence[str] = (),
                  ) -> LoadedWorkdir:
-  """Restores the newest checkpoint of a training workdir.
-
-  Args:
-    workdir: a folder written by `signllm train` (config.json, checkpoints/).
-    overrides: `a.b=value` config overrides (e.g. data.data_dir=... when the
-      dataset moved, or generate.* settings).
-
-  Raises:
-    GenerateError: no such workdir, no config.json, no checkpoint, or the
-      dataset (tokenizer, statistics) cannot be found.
-  """
-  workdir = pathlib.Path(workdir)
-  if not workdir.is_dir():
-    raise GenerateError(f"{workdir}: no such workdir")
-  cfg_path = workdir / "config.json"
-  if not cfg_path.is_file():
-    raise GenerateError(
-        f"{workdir}: no config.json, so not a training workdir (train one "
-        f"with `signllm train --config ... --workdir {workdir}`)")
+  """workdir.load_workdir, its errors stated as GenerateError."""
   try:
-    cfg = config_lib.from_json(cfg_path.read_text(encoding="utf-8"))
-    cfg = config_lib.apply_overrides(cfg, overrides)
-  except json.JSONDecodeError as e:
-    raise GenerateError(f"{cfg_path}: not valid JSON ({e})") from None
-  except ValueError as e:  # ConfigError included
-    raise GenerateError(f"{cfg_path}: {e}") from None
-  ckpt_dir = workdir / "checkpoints"
-  if not ckpt_dir.is_dir() or not any(
-      p.name.isdigit() for p in ckpt_dir.iterdir()):
-    raise GenerateError(
-        f"{workdir}: no checkpoint in {ckpt_dir} (has training saved one? "
-        "checkpoints are written every train.ckpt_every steps and at the "
-        "end)")
-  try:
-    setup = _build_setup(cfg)
-  except train.TrainingError as e:
-    raise GenerateError(
-        f"{workdir}: cannot load the dataset's tokenizer and pose "
-        f"statistics: {e}. If the dataset moved, pass "
-        "--config.data.data_dir=NEW_DIR") from None
-  target = _abstract_with_shardings(setup.state, setup.state_shardings)
-  with checkpoint.make_manager(ckpt_dir, async_save=False) as mngr:
-    try:
-      restored = checkpoint.restore_latest(mngr, state_target=target)
-    except checkpoint.NoCheckpointError as e:
-      raise GenerateError(str(e)) from None
-  if restored is None:
-    raise GenerateError(f"{workdir}: no checkpoint in {ckpt_dir}")
-  model, _ = nnx.merge(setup.graphdef, restored["state"])
-  return LoadedWorkdir(workdir=workdir, cfg=cfg, mesh=setup.mesh, model=model,
-                       tokenizer=setup.tokenizer, stats=setup.stats,
-                       step=int(restored["step"]), langs=setup.langs)
+    return workdir_lib.load_workdir(workdir, overrides)
+  except workdir_lib.WorkdirError as e:
+    raise GenerateError(str(e)) from None
 
 
 # --------------------------------------------------------------------------
@@ -311,23 +217,19 @@ def _pad_rows(arrays: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
 
 
 def own_timing(loaded_or_cfg) -> str:
-  """The model's own timing from `generate.length`: "auto" (the default)
-  is "length" for a model with a length head, else "counter"."""
-  cfg = getattr(loaded_or_cfg, "cfg", loaded_or_cfg)
-  mode = cfg.generate.get("length", "auto")
-  if mode == "auto":
-    return "length" if cfg.model.get("length_head") else "counter"
-  if mode not in ("counter", "length"):
-    raise GenerateError(f"generate.length must be auto, counter or length, "
-                        f"got {mode!r}")
-  _check_length_head(cfg, mode)
-  return mode
+  """pose_decode.own_timing, its errors stated as GenerateError."""
+  try:
+    return pose_decode.own_timing(getattr(loaded_or_cfg, "cfg",
+                                          loaded_or_cfg))
+  except ValueError as e:
+    raise GenerateError(str(e)) from None
 
 
 def _check_length_head(cfg, length_mode: str) -> None:
-  if length_mode == "length" and not cfg.model.get("length_head"):
-    raise GenerateError("length timing needs a model trained with a length "
-                        "head (model.length_head=True)")
+  try:
+    pose_decode.check_length_head(cfg, length_mode)
+  except ValueError as e:
+    raise GenerateError(str(e)) from None
 
 
 def check_length_mode(length_mode: str) -> None:

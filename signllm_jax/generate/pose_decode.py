@@ -29,6 +29,7 @@ PyTorch reference, kept for benchmarks; both give the same frames.
 """
 
 import functools
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -44,6 +45,17 @@ TIMING = {"counter": "predicted", "length": "predicted length",
 
 def default_threshold(max_len: int) -> float:
   return 1.0 - 0.5 / max_len
+
+
+class _Carry(NamedTuple):
+  """The decode loop's state between frames."""
+  t: jax.Array  # frames written so far
+  prev_Bx1xF: jax.Array  # the last frame: the next step's input
+  cache: Any  # the decoder's KV cache (None: full re-compute)
+  inputs: Any  # full re-compute: every input frame so far (else None)
+  frames_BxTxF: jax.Array  # the output, zero after each row's end
+  done_B: jax.Array
+  len_B: jax.Array  # each row's length (max_len until it stops)
 
 
 def generate_pose(model, batch, *, max_len: int, length_mode: str = "counter",
@@ -116,37 +128,36 @@ def _generate(graphdef, state, batch, *, max_len, mode, threshold,
       frame_BxF = jax.lax.dynamic_index_in_dim(out, t, 1, False)[:, :f]
     return frame_BxF, cache, inputs_BxTxF
 
-  def body(carry):
-    t, prev_Bx1xF, cache, inputs, frames_BxTxF, done_B, len_B = carry
-    frame_BxF, cache, inputs = step(t, prev_Bx1xF, cache, inputs)
+  def body(c: _Carry) -> _Carry:
+    frame_BxF, cache, inputs = step(c.t, c.prev_Bx1xF, c.cache, c.inputs)
     if fixed_length:
-      frame_BxF = frame_BxF.at[:, -1].set(gt_counter_BxT[:, t])
-      stop_B = t + 1 >= gt_len_B
+      frame_BxF = frame_BxF.at[:, -1].set(gt_counter_BxT[:, c.t])
+      stop_B = c.t + 1 >= gt_len_B
     else:
       stop_B = frame_BxF[:, -1] >= threshold
     frames_BxTxF = jax.lax.dynamic_update_slice(
-        frames_BxTxF, jnp.where(done_B[:, None], 0.0, frame_BxF)[:, None],
-        (0, t, 0))
-    len_B = jnp.where(~done_B & stop_B, t + 1, len_B)
-    return (t + 1, frame_BxF[:, None], cache, inputs, frames_BxTxF,
-            done_B | stop_B, len_B)
+        c.frames_BxTxF,
+        jnp.where(c.done_B[:, None], 0.0, frame_BxF)[:, None], (0, c.t, 0))
+    len_B = jnp.where(~c.done_B & stop_B, c.t + 1, c.len_B)
+    return _Carry(t=c.t + 1, prev_Bx1xF=frame_BxF[:, None], cache=cache,
+                  inputs=inputs, frames_BxTxF=frames_BxTxF,
+                  done_B=c.done_B | stop_B, len_B=len_B)
 
-  def cond(carry):
-    t, done_B = carry[0], carry[5]
-    return (t < max_len) & ~done_B.all()
+  def cond(c: _Carry):
+    return (c.t < max_len) & ~c.done_B.all()
 
-  cache = dec.init_cache(b, max_len, enc_BxLxD) if use_cache else None
-  inputs = None if use_cache else jnp.zeros((b, max_len, f), jnp.float32)
   done_B = jnp.zeros((b,), bool)
+  len_B = jnp.full((b,), max_len, jnp.int32)
   if fixed_length:
     done_B = gt_len_B <= 0
-  carry = (jnp.int32(0), pose_decoder.start_frames(b, f), cache, inputs,
-           jnp.zeros((b, max_len, f), jnp.float32), done_B,
-           jnp.full((b,), max_len, jnp.int32))
-  if fixed_length:
-    carry = carry[:6] + (jnp.maximum(gt_len_B, 0),)
-  carry = jax.lax.while_loop(cond, body, carry)
-  return carry[4], carry[6]
+    len_B = jnp.maximum(gt_len_B, 0)
+  out = jax.lax.while_loop(cond, body, _Carry(
+      t=jnp.int32(0), prev_Bx1xF=pose_decoder.start_frames(b, f),
+      cache=dec.init_cache(b, max_len, enc_BxLxD) if use_cache else None,
+      inputs=None if use_cache else jnp.zeros((b, max_len, f), jnp.float32),
+      frames_BxTxF=jnp.zeros((b, max_len, f), jnp.float32), done_B=done_B,
+      len_B=len_B))
+  return out.frames_BxTxF, out.len_B
 
 
 def _fit(x_BxT, n: int):
@@ -155,3 +166,22 @@ def _fit(x_BxT, n: int):
   if t >= n:
     return x_BxT[:, :n]
   return jnp.pad(x_BxT, ((0, 0), (0, n - t)))
+
+
+def own_timing(cfg) -> str:
+  """The model's own timing from `generate.length`: "auto" (the default)
+  is "length" for a model with a length head, else "counter"."""
+  mode = cfg.generate.length
+  if mode == "auto":
+    return "length" if cfg.model.length_head else "counter"
+  if mode not in ("counter", "length"):
+    raise ValueError(f"generate.length must be auto, counter or length, "
+                     f"got {mode!r}")
+  check_length_head(cfg, mode)
+  return mode
+
+
+def check_length_head(cfg, length_mode: str) -> None:
+  if length_mode == "length" and not cfg.model.length_head:
+    raise ValueError("length timing needs a model trained with a length "
+                     "head (model.length_head=True)")

@@ -7,7 +7,6 @@ import pytest
 from flax import nnx
 
 from signllm_jax import languages
-from signllm_jax import train
 from signllm_jax.data import pipeline
 from signllm_jax.evaluate import dev_generation
 from signllm_jax.evaluate import run
@@ -21,7 +20,7 @@ MAX_LEN = 48
 @pytest.fixture(scope="module")
 def setup_and_batches():
   cfg = testing.smoke_config("data.langs=ASL,GSL")
-  setup = train.build_setup(cfg)
+  setup = testing.build_setup(cfg)
   batches = pipeline.make_eval_batches(cfg.data, mesh=setup.mesh,
                                        split="dev")
   return setup, batches

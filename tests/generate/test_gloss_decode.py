@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from signllm_jax import generate
+from signllm_jax.generate import pose_decode
 from tests.model import helpers
 
 MAX_LEN = 7
@@ -86,5 +87,12 @@ def test_shared_multilingual_generation_runs():
   batch = dict(helpers.make_batch(), lang=jnp.array([0, 1, 2], jnp.int32))
   out = generate.generate_pose(model, batch, max_len=5)
   assert out["pose"].shape == (3, 5, helpers.F)
-  assert np.all((np.asarray(out["lengths"]) >= 1)
-                & (np.asarray(out["lengths"]) <= 5))
+  # Each row stops at its first frame whose counter reaches the threshold
+  # (else at max_len), and nothing is written after its end.
+  pose, lengths = np.asarray(out["pose"]), np.asarray(out["lengths"])
+  threshold = pose_decode.default_threshold(5)
+  for row in range(3):
+    hits = np.flatnonzero(pose[row, :, -1] >= threshold)
+    want = hits[0] + 1 if hits.size else 5
+    assert lengths[row] == want, (row, pose[row, :, -1], lengths)
+    assert not pose[row, want:].any()

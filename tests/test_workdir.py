@@ -1,0 +1,62 @@
+"""A trained workdir is self-contained and loads its parameters alone."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from signllm_jax import config as config_lib
+from signllm_jax import train
+from signllm_jax import workdir as workdir_lib
+from signllm_jax.data import datasets
+from signllm_jax.generate import pipeline as gen
+from tests import trained
+
+
+def test_generate_works_with_the_dataset_folder_deleted(tmp_path,
+                                                        tmp_path_factory):
+  data_dir = tmp_path / "tfds"
+  shutil.copytree(trained.tiny_data_dir(tmp_path_factory), data_dir)
+  cfg = config_lib.load_config("experiments/mlsf.py:smoke",
+                               trained.smoke_overrides(data_dir, steps=2))
+  workdir = tmp_path / "run"
+  train.train_and_evaluate(cfg, workdir)
+  assets = workdir / workdir_lib.ASSETS
+  info = json.loads((assets / workdir_lib.DATASET).read_text())
+  assert info["name"] == "synth_sign" and info["skeleton"]["frame_dim"] == 151
+  before = workdir_lib.load_workdir(workdir)
+  shutil.rmtree(data_dir)
+  with pytest.raises(FileNotFoundError):
+    datasets.dataset_dir("synth_sign", "tiny", data_dir)
+  # Copied elsewhere, as to another machine.
+  moved = shutil.copytree(workdir, tmp_path / "elsewhere")
+  loaded = workdir_lib.load_workdir(moved)
+  assert loaded.tokenizer.vocab_size == before.tokenizer.vocab_size
+  np.testing.assert_array_equal(loaded.stats.mean_Jx3, before.stats.mean_Jx3)
+  out = gen.generate(loaded, [gen.Request("Often the mother eats the bread.",
+                                          "ASL", "--text")],
+                     length_mode="counter")
+  assert out[0].pose_TxJx3.shape[1:] == (50, 3)
+  assert np.isfinite(out[0].pose_TxJx3).all()
+
+
+def test_a_workdir_that_cannot_be_restored_is_one_clear_error(tmp_path):
+  with pytest.raises(workdir_lib.WorkdirError, match="no such workdir"):
+    workdir_lib.load_workdir(tmp_path / "nope")
+  (tmp_path / "w").mkdir()
+  with pytest.raises(workdir_lib.WorkdirError, match="no config.json"):
+    workdir_lib.load_workdir(tmp_path / "w")
+  (tmp_path / "w" / "config.json").write_text("{")
+  with pytest.raises(workdir_lib.WorkdirError, match="not valid JSON"):
+    workdir_lib.load_workdir(tmp_path / "w")
+
+
+def test_a_checkpoint_of_another_model_is_named_not_reinitialised(
+    tmp_path, tmp_path_factory):
+  src = trained.trained_workdir(tmp_path_factory, "experiments/mlsf.py:smoke")
+  workdir = trained.copy_workdir(src, tmp_path / "w")
+  # The same checkpoint read as a model of another width: no fresh init.
+  with pytest.raises(workdir_lib.WorkdirError,
+                     match="does not fit this model .*params/"):
+    workdir_lib.load_workdir(workdir, ["model.d_model=48"])
