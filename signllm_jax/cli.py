@@ -96,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
                  default=None,
                  help="timing: the model's own by default (its length head "
                       "if it has one, else its counter)")
-  p.add_argument("--out", default="generated", help="output folder")
+  p.add_argument("--out", default="generated",
+                 help="output folder, or one file named by its extension "
+                      "(.pose, .skels, .npz, .gif, .mp4)")
   p.add_argument("--formats", default="skels,pose,npz,gif",
                  help="comma list of skels,pose,npz,gif,mp4")
   p.add_argument("--convention", choices=["prompt2sign", "pt"],

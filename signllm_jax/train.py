@@ -208,6 +208,9 @@ def _train(cfg, workdir: pathlib.Path, preempt: _Preemption) -> dict:
     rl.validate(cfg.rl)
   except ValueError as e:
     raise TrainingError(str(e)) from None
+  if cfg.model.mode == "backtranslate" and cfg.train.gen_eval_every:
+    raise TrainingError("train.gen_eval_every generates poses; a "
+                        "back-translation model produces text: set it to 0")
   data_path, tokenizer, stats = load_data_assets(cfg)
   if jax.process_index() == 0:
     _write_config(cfg, workdir)

@@ -2,7 +2,7 @@
 
 The workdir is a copy of the shared smoke-trained one (already at its last
 step, so the train stage is reused, not repeated) and the back-translator
-is the smoke one cached beside the shared data: the test covers the stages'
+the quickstart trains is the smoke one: the test covers the stages'
 wiring, not the budgets (measured separately, see the quickstart docs).
 """
 
@@ -13,17 +13,22 @@ from signllm_jax import quickstart
 from tests import trained
 
 
-def test_quickstart_end_to_end(tmp_path_factory, tmp_path, capsys):
+def test_quickstart_end_to_end(tmp_path_factory, tmp_path, capsys,
+                               monkeypatch):
+  monkeypatch.setattr(quickstart, "QUICK_BACKTRANSLATION",
+                      "experiments/backtranslation.py:smoke")
   src = trained.trained_workdir(tmp_path_factory, "experiments/mlsf.py:smoke")
   workdir = trained.copy_workdir(src, tmp_path / "qs")
   data_dir = trained.tiny_data_dir(tmp_path_factory)
   args = argparse.Namespace(workdir=str(workdir), data_dir=str(data_dir),
                             config="experiments/mlsf.py:smoke")
-  overrides = trained.smoke_overrides(data_dir) + [
-      "evaluate.max_examples=1",
-      "evaluate.backtranslation_workdir=experiments/backtranslation.py:smoke"]
+  overrides = trained.smoke_overrides(data_dir) + ["evaluate.max_examples=1"]
   assert quickstart.run(args, overrides) == 0
   out = capsys.readouterr().out
+  # No back-translator given: the quickstart trains its own, saying so.
+  assert "back-translator: training experiments/backtranslation.py:smoke" \
+      in out
+  assert (workdir / "backtranslator" / "checkpoints").is_dir()
   for n in range(1, 5):
     assert f"=== [{n}/4]" in out
   assert "already built" in out

@@ -35,20 +35,17 @@ import numpy as np
 import tqdm
 
 from signllm_jax import languages
-from signllm_jax import render
 from signllm_jax import workdir as workdir_lib
 from signllm_jax.data import normalize
 from signllm_jax.data import pipeline as data_pipeline
-from signllm_jax.data import pose_io
 from signllm_jax.data import skels
 from signllm_jax.generate import gloss_decode
 from signllm_jax.generate import pose_decode
+from signllm_jax.generate import writers
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("skels", "pose", "npz", "gif", "mp4")
-FPS = 25.0
-SPLIT_NAME = "generated"  # {out}/generated.skels, .text, .files, .npz
+FPS = writers.FPS
 
 
 class GenerateError(ValueError):
@@ -294,15 +291,6 @@ def generate(loaded: LoadedWorkdir, requests: Sequence[Request], *,
 # Inputs and outputs.
 
 
-def parse_formats(spec: str) -> tuple[str, ...]:
-  fmts = tuple(f.strip().lower() for f in spec.split(",") if f.strip())
-  bad = [f for f in fmts if f not in FORMATS]
-  if bad or not fmts:
-    raise GenerateError(f"--formats: unknown {', '.join(bad) or '(empty)'}; "
-                        f"choose from {', '.join(FORMATS)}")
-  return fmts
-
-
 def read_input_file(path: str | pathlib.Path, *, mode: str,
                     default_lang: str | None) -> list[Request]:
   """One request per non-blank line; MLSF lines may be "LANG<TAB>text"."""
@@ -329,65 +317,6 @@ def read_input_file(path: str | pathlib.Path, *, mode: str,
   return reqs
 
 
-def _records(results: Sequence[Generated], convention: str
-             ) -> list[skels.Record]:
-  recs = []
-  for g in results:
-    pose = g.pose_TxJx3
-    if convention == "pt":
-      pose = skels.neck_centre(pose)
-    recs.append(skels.Record(id=g.id, text=g.source, pose=pose,
-                             gloss=g.lang_gloss))
-  return recs
-
-
-def write_npz(path: pathlib.Path, results: Sequence[Generated]) -> None:
-  """pose [N, T, 50, 3] (zero after each length), lengths, text, lang..."""
-  t = max(len(g.pose_TxJx3) for g in results)
-  pose = np.zeros((len(results), t, 50, 3), np.float32)
-  counter = np.zeros((len(results), t), np.float32)
-  for i, g in enumerate(results):
-    pose[i, :len(g.pose_TxJx3)] = g.pose_TxJx3
-    counter[i, :len(g.counter_T)] = g.counter_T
-  np.savez(path, pose=pose, counter=counter,
-           lengths=np.array([len(g.pose_TxJx3) for g in results], np.int32),
-           text=np.array([g.source for g in results]),
-           lang=np.array([g.lang for g in results]),
-           id=np.array([g.id for g in results]),
-           lang_gloss=np.array([g.lang_gloss or "" for g in results]),
-           timing=np.array(results[0].timing))
-
-
-def write_outputs(results: Sequence[Generated], out_dir: str | pathlib.Path,
-                  *, formats: Sequence[str], convention: str = "prompt2sign",
-                  fps: float = FPS, size: tuple[int, int] = (320, 320),
-                  progress: bool = False) -> list[pathlib.Path]:
-  """Writes the requested formats under out_dir; returns the paths."""
-  out = pathlib.Path(out_dir)
-  out.mkdir(parents=True, exist_ok=True)
-  written: list[pathlib.Path] = []
-  if "skels" in formats:
-    paths = skels.write_split(out, SPLIT_NAME, _records(results, convention),
-                              convention=convention)
-    written += [paths[k] for k in sorted(paths)]
-  if "npz" in formats:
-    path = out / f"{SPLIT_NAME}.npz"
-    write_npz(path, results)
-    written.append(path)
-  per_item = [f for f in ("pose", "gif", "mp4") if f in formats]
-  for g in tqdm.tqdm(results if per_item else [], desc="write",
-                     disable=not progress):
-    if "pose" in formats:
-      written.append(pose_io.write_pose(out / f"{g.id}.pose", g.pose_TxJx3,
-                                        fps))
-    for fmt in ("gif", "mp4"):
-      if fmt in formats:
-        title = f"{g.lang}: {g.source}"[:48]
-        written.append(render.render(g.pose_TxJx3, out / f"{g.id}.{fmt}",
-                                     fps=fps, size=size, title=title))
-  return written
-
-
 def _requests_from_args(args, mode: str) -> list[Request]:
   lang = args.lang.strip() or None
   text, prompt = getattr(args, "text", ""), getattr(args, "prompt", "")
@@ -408,13 +337,21 @@ def _requests_from_args(args, mode: str) -> list[Request]:
 
 def generate_cli(args, overrides: Sequence[str] = ()) -> list[pathlib.Path]:
   """`signllm generate`; returns the written paths (GenerateError: bad use)."""
-  formats = parse_formats(args.formats)
+  try:
+    formats = writers.parse_formats(args.formats)
+  except ValueError as e:
+    raise GenerateError(str(e)) from None
   if args.convention not in skels.CONVENTIONS:
     raise GenerateError(f"--convention must be one of "
                         f"{', '.join(skels.CONVENTIONS)}")
   if args.length:
     check_length_mode(args.length)
   loaded = load_workdir(args.workdir, overrides)
+  if loaded.mode == "backtranslate":
+    raise GenerateError(f"{args.workdir}: a back-translation (pose -> text) "
+                        "model, not a pose model; `signllm evaluate "
+                        "--config.evaluate.backtranslation_workdir=...` uses "
+                        "it")
   length_mode = args.length or own_timing(loaded)
   requests = _requests_from_args(args, loaded.mode)
   batch_mode = len(requests) > 1 or bool(getattr(args, "input_file", ""))
@@ -426,5 +363,9 @@ def generate_cli(args, overrides: Sequence[str] = ()) -> list[pathlib.Path]:
       print(f"{g.id}\tLangGloss: {g.lang_gloss}")
     if g.truncated:
       print(f"{g.id}\twarning: input truncated to the model's max length")
-  return write_outputs(results, args.out, formats=formats,
-                       convention=args.convention, progress=batch_mode)
+  try:
+    return writers.write_outputs(results, args.out, formats=formats,
+                                 convention=args.convention,
+                                 progress=batch_mode)
+  except ValueError as e:
+    raise GenerateError(str(e)) from None

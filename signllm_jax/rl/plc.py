@@ -1,5 +1,8 @@
 """The Priority Learning Channel (PLC): a prioritised replay of examples.
 
+One module over ~400 lines on purpose: the buffer, its sharded variants and
+the priority functions share one ReplayState and read as one algorithm.
+
 Paper (section 4.4): P(i) = r(i)^eta / sum_j r(j)^eta with r = -MSE and eta
 the "priority intensity"; the aim is to revisit *high-quality* (high-reward,
 low-MSE) examples, the opposite of PER's preference for large TD errors.

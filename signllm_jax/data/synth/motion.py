@@ -1,5 +1,8 @@
 """Parametric sign motion: hand geometry, sign tracks, signers, rendering.
 
+Over ~400 lines on purpose: the recogniser inverts exactly this geometry,
+so the hand shapes, tracks and signer transforms stay side by side.
+
 Coordinates (body frame, before a signer is applied): x to the viewer's right
 (the signer's left), y down, z towards the viewer, in units of half the
 shoulder width, origin at the neck; like OpenPose image coordinates with a

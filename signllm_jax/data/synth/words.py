@@ -1,5 +1,7 @@
 """The SynthSign concept inventory: one real word per spoken language.
 
+Over ~400 lines because it is a table (one row per concept), not code.
+
 Rows are (NAME, tags, en, de, fr, it, es, ko, tr). NAME is the concept's
 language-neutral name; the concept id is the row's index in `CONCEPT_ROWS`.
 
