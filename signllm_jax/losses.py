@@ -9,6 +9,7 @@ Reductions (the RL module's "mse" mode must reproduce pose_loss exactly):
   scalar        sum_b L_b * w_b / max(sum_b w_b, 1), w_b = example_mask_B
                 (default: the example has at least one real frame).
 Padded positions are excluded with `where`, so even NaN padding cannot leak.
+Token losses (`token_xent`) use the same reductions over real target tokens.
 """
 
 import jax.numpy as jnp
@@ -70,6 +71,52 @@ def token_xent(logits_BxGxV, targets_BxG, mask_BxG, *, example_mask_B=None):
   return _weighted_mean(per_example_B, w_B), per_example_B
 
 
+def token_accuracy(logits_BxLxV, targets_BxL, mask_BxL, *,
+                   example_mask_B=None):
+  """Arg-max accuracy over the real target tokens of the counted examples."""
+  w_B = _example_weights(mask_BxL, example_mask_B)
+  counted_BxL = mask_BxL & (w_B[:, None] > 0)
+  correct_BxL = jnp.argmax(logits_BxLxV, -1) == targets_BxL
+  return (jnp.sum(correct_BxL & counted_BxL)
+          / jnp.maximum(jnp.sum(counted_BxL), 1).astype(jnp.float32))
+
+
+def backtranslation_loss(model_out, batch):
+  """Token cross-entropy of the back-translator (mode "backtranslate").
+
+  text_logits[:, l] predicts batch["text"][:, l] (the rows end with EOS).
+  The scalar is the mean over every real token of the counted examples
+  (token-weighted, as sign language transformers train: with the pose
+  losses' per-example mean the quick back-translator learnt measurably
+  slower). So that the trainer's mean over examples is that scalar,
+  per_example_loss_b = (sum of b's token losses) / (mean token count of the
+  counted examples).
+
+  Returns:
+    (scalar loss, aux) with aux = {"text_xent", "token_accuracy",
+    "per_example_loss" [B], "per_example_mse" [B]}; the last equals
+    per_example_loss, so the RL objective's "mse" mode (its weighted mean)
+    and its rewards work unchanged on this mode.
+  """
+  logits_BxLxV = model_out["text_logits"]
+  text_BxL = batch["text"]
+  mask_BxL = batch["text_mask"].astype(bool)
+  xent_BxL = optax.softmax_cross_entropy_with_integer_labels(
+      logits_BxLxV.astype(jnp.float32), text_BxL)
+  sum_B = jnp.where(mask_BxL, xent_BxL, 0.0).sum(axis=1)
+  w_B = _example_weights(mask_BxL, batch["example_mask"])
+  count_B = mask_BxL.sum(axis=1).astype(jnp.float32)
+  mean_count = (count_B * w_B).sum() / jnp.maximum(w_B.sum(), 1.0)
+  per_example_B = sum_B / jnp.maximum(mean_count, 1.0)
+  loss = _weighted_mean(per_example_B, w_B)
+  aux = {"text_xent": loss,
+         "token_accuracy": token_accuracy(
+             logits_BxLxV, text_BxL, mask_BxL,
+             example_mask_B=batch["example_mask"]),
+         "per_example_loss": per_example_B, "per_example_mse": per_example_B}
+  return loss, aux
+
+
 def future_targets(pose_BxTxF, mask_BxT, k: int):
   """Targets for k-frame future prediction, flattened to [B, T*k, F].
 
@@ -90,6 +137,7 @@ def future_targets(pose_BxTxF, mask_BxT, k: int):
 def total_loss(model_out, batch, model_cfg: ml_collections.ConfigDict):
   """The training objective of any model mode.
 
+  Mode "backtranslate": `backtranslation_loss`. The pose models:
   loss = pose_loss (if the model predicted poses)
          + length_loss_weight * (log_length - log T)^2 (with a length head)
          + gloss_loss_weight * token_xent (if it predicted gloss logits).
@@ -102,6 +150,8 @@ def total_loss(model_out, batch, model_cfg: ml_collections.ConfigDict):
     is; zeros without poses), "per_example_loss" [B] (pose + w * xent)}.
   """
   model_cfg = variants.resolve(model_cfg)
+  if model_cfg.mode == "backtranslate":
+    return backtranslation_loss(model_out, batch)
   example_mask_B = batch["example_mask"]
   b = example_mask_B.shape[0]
   zeros_B = jnp.zeros((b,), jnp.float32)

@@ -122,3 +122,43 @@ def test_total_loss_adds_the_weighted_log_length_error():
   np.testing.assert_allclose(loss, 0.5 * per[:2].mean(), rtol=1e-5)
   np.testing.assert_allclose(aux["per_example_loss"], 0.5 * per, rtol=1e-5)
   assert float(aux["pose_loss"]) == 0.0
+
+
+def test_backtranslate_mode_is_token_xent_on_text():
+  cfg = variants.model_config("smoke")
+  cfg.mode = "backtranslate"
+  rng = np.random.default_rng(3)
+  b, l, v = 3, 4, 7
+  logits = rng.normal(size=(b, l, v)).astype(np.float32)
+  text = np.array([[4, 5, 6, 3], [6, 3, 0, 0], [5, 3, 0, 0]], np.int32)
+  mask = text > 0
+  # Row 1: argmax is the target on both real tokens; row 0: on one of four.
+  logits[1, 0, 6] = logits[1, 1, 3] = 10.0
+  logits[0, 0, 4] = 10.0
+  logits[0, 1:, 5] = -10.0
+  logits[0, 1:, 0] = 10.0
+  batch = {"text": jnp.asarray(text), "text_mask": jnp.asarray(mask),
+           "example_mask": jnp.array([True, True, False])}
+  loss, aux = losses.total_loss({"text_logits": logits}, batch, cfg)
+  logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+  nll = -np.take_along_axis(logp, text[..., None], -1)[..., 0]
+  # Token-weighted over the counted rows 0 and 1 (row 2 is padding,
+  # example_mask False): (4 + 2) real tokens.
+  sums_b = np.array([nll[i, :mask[i].sum()].sum() for i in range(b)])
+  np.testing.assert_allclose(loss, sums_b[:2].sum() / 6, rtol=1e-5)
+  # Per example: its token sum over the counted rows' mean count (3), so
+  # the trainer's mean over examples is the token-weighted loss.
+  np.testing.assert_allclose(aux["per_example_loss"], sums_b / 3, rtol=1e-5)
+  np.testing.assert_allclose(aux["per_example_loss"][:2].mean(), loss,
+                             rtol=1e-5)
+  # The RL objective's "mse" mode reads per_example_mse: the same values.
+  np.testing.assert_array_equal(aux["per_example_mse"],
+                                aux["per_example_loss"])
+  np.testing.assert_allclose(aux["text_xent"], loss)
+  np.testing.assert_allclose(aux["token_accuracy"], (1 + 2) / (4 + 2),
+                             rtol=1e-6)
+  # Logits at padded text positions change nothing.
+  noisy = np.where(mask[..., None], logits, 99.0)
+  loss2, aux2 = losses.total_loss({"text_logits": noisy}, batch, cfg)
+  np.testing.assert_allclose(loss2, loss, rtol=1e-6)
+  np.testing.assert_allclose(aux2["token_accuracy"], aux["token_accuracy"])

@@ -1,5 +1,6 @@
 """SignLLM models: MLSF (stacked per-language groups), shared multilingual,
-and Prompt2LangGloss; `build_model` is the one entry point.
+Prompt2LangGloss and the back-translator (model/backtranslator.py);
+`build_model` is the one entry point.
 
 Every model maps a batch dict (see docs/CONVENTIONS.md) to a dict:
   "pose":         [B, T, 151 * k] teacher-forced predictions; position t
@@ -7,6 +8,8 @@ Every model maps a batch dict (see docs/CONVENTIONS.md) to a dict:
   "log_length":   [B] predicted log(frame count) (model.length_head only).
   "gloss_logits": [B, G, V] (Prompt2LangGloss); position g predicts
                   batch["lang_gloss"][:, g + 1].
+  "text_logits":  [B, L, V] (back-translator); position l predicts
+                  batch["text"][:, l].
 
 MLSF: the per-language encoder-decoders are created with `nnx.vmap`, so each
 parameter carries a leading "lang" axis (under the attribute `groups`). A batch
@@ -28,10 +31,12 @@ import ml_collections
 import numpy as np
 from flax import nnx
 
+from signllm_jax.data import tokenizer
+from signllm_jax.model import backtranslator
 from signllm_jax.model import encoder
+from signllm_jax.model import layers
 from signllm_jax.model import pose_decoder
 from signllm_jax.model import token_decoder
-from signllm_jax.model import layers
 from signllm_jax.model import variants
 
 GROUPS_ATTR = "groups"
@@ -242,6 +247,9 @@ class P2LGModel(_Base):
     return out
 
 
+MODES = ("mlsf", "p2lg", "backtranslate")
+
+
 def build_model(model_cfg: ml_collections.ConfigDict, *, vocab_size: int,
                 num_langs: int, rngs: nnx.Rngs) -> nnx.Module:
   """Builds the model named by model_cfg.mode / shared_multilingual.
@@ -253,14 +261,39 @@ def build_model(model_cfg: ml_collections.ConfigDict, *, vocab_size: int,
   metadata for the caller to shard.
   """
   model_cfg = variants.resolve(model_cfg)
+  if model_cfg.mode == "backtranslate":
+    # One SentencePiece vocabulary: the pipeline's text rows use its ids.
+    return backtranslator.BackTranslator(
+        model_cfg, vocab_size=vocab_size, bos_id=tokenizer.BOS_ID, rngs=rngs)
   if model_cfg.mode == "mlsf":
     cls = (SharedMultilingualModel if model_cfg.shared_multilingual
            else MLSFModel)
   elif model_cfg.mode == "p2lg":
     cls = P2LGModel
   else:
-    raise ValueError(f"model.mode must be mlsf or p2lg, got {model_cfg.mode!r}")
+    raise ValueError(f"model.mode must be one of {', '.join(MODES)}, got "
+                     f"{model_cfg.mode!r}")
   return cls(model_cfg, vocab_size=vocab_size, num_langs=num_langs, rngs=rngs)
+
+
+def param_count_per_group(variant: str, vocab_size: int | None = None, *,
+                          mode: str = "mlsf") -> int:
+  """Parameters of one model of `variant`'s sizes, counted abstractly.
+
+  mode "mlsf" (and "p2lg"'s stage 2) counts one text->pose encoder-decoder
+  (one MLSF language group); "backtranslate" the whole back-translator.
+  vocab_size defaults to the variant's.
+  """
+  cfg = variants.model_config(variant)
+  vocab = vocab_size or variants.get_variant(variant).vocab_size
+  if mode == "backtranslate":
+    cfg.mode = mode
+    build = lambda: build_model(cfg, vocab_size=vocab, num_langs=0,
+                                rngs=nnx.Rngs(0))
+  else:
+    build = lambda: EncDec(cfg, vocab_size=vocab, num_langs=0,
+                           rngs=nnx.Rngs(0))
+  return variants.count_params(nnx.eval_shape(build))
 
 
 def stacked_param_mask(state):
@@ -274,7 +307,3 @@ def stacked_param_mask(state):
                for k in path)
   return jax.tree_util.tree_map_with_path(is_stacked, state)
 
-
-def pose_branch(model, batch):
-  """(EncDec, source tokens, source mask, lang_B|None) used for poses."""
-  return model.pose_branch(batch)

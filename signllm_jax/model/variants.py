@@ -8,10 +8,16 @@
 | base-40m   | 2+2     | 512  | 4  | 2048 | 48,000 | ~39.4 M        |
 | large-120m | 3+3     | 1024 | 16 | 4096 | 32,000 | ~121 M         |
 | super-1b   | 8+8     | 2048 | 16 | 8192 | 32,000 | ~1.01 B        |
+| bt-quick   | 1+1     | 64   | 4  | 256  | 8,000  | ~1.16 M (bt)   |
+| bt-cpu     | 2+2     | 128  | 4  | 512  | 8,000  | ~3.00 M (bt)   |
+| bt-base    | 2+2     | 256  | 4  | 1024 | 8,000  | ~7.83 M (bt)   |
 
 "params / group" = one text->pose encoder-decoder (one MLSF language group,
 or the shared / Prompt2LangGloss stage-2 model), as counted by
-`param_count_per_group` (Prompt2LangGloss adds its stage-1 model on top).
+`signllm.param_count_per_group` (Prompt2LangGloss adds its stage-1 model on
+top). The bt-* sizes are the back-translator's (mode "backtranslate",
+experiments/backtranslation.py: quick, cpu and the default; its smoke run
+uses "smoke"), counted as the whole back-translator ("(bt)").
 
 Decisions (the paper states only "2 + 2 layers, ~40M per language" for Base
 and that Base is Progressive Transformers' base model):
@@ -54,6 +60,10 @@ VARIANTS = {
     "base-40m": Variant(2, 2, 512, 4, 2048, 48_000, 40_000_000),
     "large-120m": Variant(3, 3, 1024, 16, 4096, 32_000, 120_000_000),
     "super-1b": Variant(8, 8, 2048, 16, 8192, 32_000, 1_000_000_000),
+    # Back-translators (pose -> text), the sizes evaluation has used.
+    "bt-quick": Variant(1, 1, 64, 4, 256, 8000, 1_160_000),
+    "bt-cpu": Variant(2, 2, 128, 4, 512, 8000, 3_000_000),
+    "bt-base": Variant(2, 2, 256, 4, 1024, 8000, 7_830_000),
 }
 
 
@@ -63,7 +73,8 @@ def model_config(variant: str = "smoke") -> ml_collections.ConfigDict:
   return ml_collections.ConfigDict(dict(
       variant=variant,
       # "mlsf": one encoder-decoder group per language (stacked);
-      # "p2lg": prompt -> LangGloss (stage 1) -> pose (stage 2).
+      # "p2lg": prompt -> LangGloss (stage 1) -> pose (stage 2);
+      # "backtranslate": pose -> text (model/backtranslator.py).
       mode="mlsf",
       # mlsf only: one shared encoder-decoder + learned language embedding.
       shared_multilingual=False,
@@ -89,9 +100,12 @@ def model_config(variant: str = "smoke") -> ml_collections.ConfigDict:
       length_head=False,
       length_loss_weight=1.0,
       loss="mse",  # "mse" | "l1"
-      bos_id=1,
-      eos_id=2,
   ))
+
+
+# Fields that older workdirs' config.json still hold and nothing reads (the
+# token ids are the tokenizer's constants): accepted and dropped.
+_RETIRED = ("bos_id", "eos_id")
 
 
 def resolve(model_cfg) -> ml_collections.ConfigDict:
@@ -101,11 +115,13 @@ def resolve(model_cfg) -> ml_collections.ConfigDict:
   field; an unknown field is an error (typo protection).
   """
   cfg = model_config(model_cfg.get("variant", "smoke"))
-  unknown = sorted(set(model_cfg.keys()) - set(cfg.keys()))
+  unknown = sorted(set(model_cfg.keys()) - set(cfg.keys()) - set(_RETIRED))
   if unknown:
     raise ValueError(f"unknown model config fields {unknown}; known: "
                      f"{sorted(cfg.keys())}")
   for k in model_cfg.keys():
+    if k in _RETIRED:
+      continue
     # None = "take the variant's value" (experiments/base.py leaves the sizes
     # unset so that `--config.model.variant=...` resizes the model).
     if model_cfg[k] is not None:
@@ -119,17 +135,6 @@ def get_variant(name: str) -> Variant:
   except KeyError:
     raise ValueError(
         f"unknown model variant {name!r}; known: {sorted(VARIANTS)}") from None
-
-
-def param_count_per_group(variant: str, vocab_size: int | None = None) -> int:
-  """Parameters of one text->pose encoder-decoder, counted abstractly."""
-  from signllm_jax.model import signllm  # pylint: disable=g-import-not-at-top
-  cfg = model_config(variant)
-  vocab = vocab_size or get_variant(variant).vocab_size
-  abstract = nnx.eval_shape(
-      lambda: signllm.EncDec(cfg, vocab_size=vocab, num_langs=0,
-                             rngs=nnx.Rngs(0)))
-  return count_params(abstract)
 
 
 def count_params(module_or_state) -> int:

@@ -1,100 +1,121 @@
-"""Tests for signllm_jax.evaluate.backtranslation (tiny model, CPU)."""
+"""The back-translator trained by the one trainer, and the evaluation seam
+(`evaluate.backtranslation.load` / `Translator.translate`)."""
 
-import jax.numpy as jnp
+import json
+import pathlib
+import shutil
+
 import numpy as np
 import pytest
-from flax import nnx
 
+from signllm_jax import config as config_lib
+from signllm_jax import metrics_writer
+from signllm_jax.data import datasets
+from signllm_jax.data import tokenizer as tokenizer_lib
 from signllm_jax.evaluate import backtranslation as bt
+from tests import trained
 
-T = 8
-TEXT = np.array([[3, 4, 5, 0, 0], [6, 7, 0, 0, 0], [8, 9, 10, 11, 0],
-                 [5, 3, 0, 0, 0]], np.int32)
-
-
-def _cfg():
-  cfg = bt.default_config()
-  cfg.update(num_layers=1, width=32, heads=2, mlp=64, dropout=0.0,
-             max_frames=T, max_text_len=6, vocab_size=12, lr=3e-3)
-  return cfg
+SMOKE_BT = "experiments/backtranslation.py:smoke"
+COMMAND = "signllm train --config experiments/backtranslation.py:cpu"
 
 
-def _batch():
-  rng = np.random.default_rng(0)
-  pose = np.repeat(rng.normal(size=(4, 1, 151)), T, 1).astype(np.float32)
-  pose_mask = np.ones((4, T), bool)
-  pose_mask[1, 6:] = False
-  pose[1, 6:] = 99.0  # padding must not matter
-  return {"pose": pose, "pose_mask": pose_mask, "text": TEXT,
-          "text_mask": TEXT > 0, "lang": np.zeros(4, np.int32)}
+@pytest.fixture(scope="session")
+def bt_workdir(tmp_path_factory):
+  return trained.trained_workdir(tmp_path_factory, SMOKE_BT)
+
+
+@pytest.fixture(scope="session")
+def tok(tmp_path_factory):
+  return datasets.load_tokenizer(
+      "synth_sign", "tiny", data_dir=trained.tiny_data_dir(tmp_path_factory))
 
 
 @pytest.fixture(scope="module")
-def trained():
-  batch = _batch()
-
-  def batches():
-    while True:
-      yield batch
-
-  model, history = bt.train_backtranslator(batches(), _cfg(), steps=150,
-                                           progress=False)
-  return model, history
+def translator(bt_workdir, tok):
+  return bt.load(bt_workdir, tokenizer=tok)
 
 
-def test_make_targets():
-  dec_in, target, mask = bt.make_targets(
-      jnp.asarray(TEXT[:2]), jnp.asarray(TEXT[:2] > 0), bos_id=1, eos_id=2,
-      append_eos=True)
-  np.testing.assert_array_equal(dec_in, [[1, 3, 4, 5, 0, 0],
-                                         [1, 6, 7, 0, 0, 0]])
-  np.testing.assert_array_equal(target, [[3, 4, 5, 2, 0, 0],
-                                         [6, 7, 2, 0, 0, 0]])
-  np.testing.assert_array_equal(mask.sum(1), [4, 3])
+def _train_records(workdir):
+  return {r["step"]: r for r in metrics_writer.read_jsonl(
+      pathlib.Path(workdir) / "metrics.jsonl") if "train/loss" in r}
 
 
-def test_loss_ignores_padding():
-  model = bt.BackTranslator(_cfg(), rngs=nnx.Rngs(0))
-  batch = {k: jnp.asarray(v) for k, v in _batch().items()}
-  loss_fn = nnx.jit(bt.loss_fn, static_argnames="train")
-  loss, metrics = loss_fn(model, batch, train=False)
-  noisy = dict(batch, text=jnp.where(batch["text_mask"], batch["text"], 7),
-               pose=batch["pose"].at[1, 6:].set(-5.0))
-  loss2, _ = loss_fn(model, noisy, train=False)
-  np.testing.assert_allclose(loss, loss2, rtol=1e-5)
-  assert np.log(12) / 3 < float(loss) < 3 * np.log(12)  # untrained ~ log V
-  assert 0 <= float(metrics["token_accuracy"]) <= 1
+def test_trainer_runs_the_backtranslate_mode_and_learns(bt_workdir, tok):
+  cfg = config_lib.from_json((bt_workdir / "config.json").read_text())
+  assert cfg.model.mode == "backtranslate" and cfg.model.variant == "smoke"
+  records = _train_records(bt_workdir)
+  assert sorted(records) == [2, 4, 6]
+  first, last = records[2], records[6]
+  # Untrained: about log(V) per token. Six Adam steps (lr 3e-3) on fresh
+  # mixed-language batches lower it at every logged step and learn the
+  # end-of-sentence and frequent tokens (accuracy 0.05, 0.14, 0.11: each
+  # value is one batch's, so only the trend is asserted).
+  assert first["train/loss"] > 0.9 * np.log(tok.vocab_size)
+  losses = [records[s]["train/loss"] for s in (2, 4, 6)]
+  assert losses == sorted(losses, reverse=True), losses
+  assert last["train/loss"] < first["train/loss"] - 0.2, losses
+  accuracy = [records[s]["train/token_accuracy"] for s in (2, 4, 6)]
+  assert accuracy[0] + 0.03 < accuracy[-1] <= 1.0, accuracy
+  assert last["train/text_xent"] == pytest.approx(last["train/loss"])
 
 
-def test_overfits_toy_set_to_exact_decode(trained):
-  model, history = trained
-  assert history[-1]["loss"] < 0.05 < history[0]["loss"]
-  batch = _batch()
-  ids = np.asarray(bt.greedy_decode(model, batch["pose"], batch["pose_mask"],
-                                    max_len=6, bos_id=1, eos_id=2))
-  np.testing.assert_array_equal(ids, [[3, 4, 5, 2, 0, 0], [6, 7, 2, 0, 0, 0],
-                                      [8, 9, 10, 11, 2, 0],
-                                      [5, 3, 2, 0, 0, 0]])
-  texts = bt.translate(model, batch["pose"], batch["pose_mask"],
-                       lambda ids: " ".join(map(str, ids)), max_len=6)
-  assert texts == ["3 4 5", "6 7", "8 9 10 11", "5 3"]
+def test_load_and_translate(translator, tok):
+  assert translator.name.startswith("back-translator ")
+  assert translator.name.endswith("(step 6)")
+  assert translator.tokenizer == tok
+  rng = np.random.default_rng(0)
+  a = rng.normal(size=(10, 151)).astype(np.float32)
+  b = rng.normal(size=(40, 151)).astype(np.float32)
+  texts = translator.translate([a, b])
+  assert len(texts) == 2 and all(isinstance(t, str) for t in texts)
+  # Rows are independent of their batch-mates and of the filler rows.
+  assert translator.translate([b]) == texts[1:]
+  assert translator.translate([a, b, a]) == texts + texts[:1]
+  assert translator.translate([]) == []
+  with pytest.raises(ValueError, match=r"frames_list\[1\]"):
+    translator.translate([a, np.zeros((5, 150), np.float32)])
 
 
-def test_greedy_decode_truncates_without_eos(trained):
-  model, _ = trained
-  batch = _batch()
-  ids = np.asarray(bt.greedy_decode(model, batch["pose"], batch["pose_mask"],
-                                    max_len=2, bos_id=1, eos_id=2))
-  assert ids.shape == (4, 2) and ids.dtype == np.int32
-  np.testing.assert_array_equal(ids, [[3, 4], [6, 7], [8, 9], [5, 3]])
-  with pytest.raises(ValueError, match="exceeds the model's max_text_len"):
-    bt.greedy_decode(model, batch["pose"], batch["pose_mask"], max_len=9,
-                     bos_id=1, eos_id=2)
+def test_longer_sequences_are_cut_to_the_trained_frames(translator):
+  rng = np.random.default_rng(1)
+  long = rng.normal(size=(translator.max_frames + 30, 151)).astype(
+      np.float32)
+  assert translator.translate([long]) == translator.translate(
+      [long[:translator.max_frames]])
 
 
-def test_train_backtranslator_rejects_short_iterator():
-  with pytest.raises(ValueError, match="ended after 0 of 3 steps"):
-    bt.train_backtranslator(iter([]), _cfg(), steps=3, progress=False)
-  bad = {k: v for k, v in _batch().items() if k != "text_mask"}
-  with pytest.raises(ValueError, match=r"batch 0 lacks keys \['text_mask'\]"):
-    bt.train_backtranslator(iter([bad]), _cfg(), steps=1, progress=False)
+def test_missing_and_wrong_workdirs_say_how_to_train(tmp_path, bt_workdir):
+  for where, problem in [("", "no back-translator given"),
+                         (tmp_path / "nope", "no such folder"),
+                         (tmp_path, "no config.json")]:
+    with pytest.raises(bt.BackTranslationError, match=problem) as e:
+      bt.load(where, tokenizer=None)
+    assert COMMAND in str(e.value)
+  mlsf = tmp_path / "mlsf"
+  mlsf.mkdir()
+  (mlsf / "config.json").write_text(config_lib.to_json(
+      config_lib.load_config("experiments/mlsf.py:smoke")))
+  with pytest.raises(bt.BackTranslationError,
+                     match="model.mode='mlsf' workdir, not a back-trans"):
+    bt.load(mlsf, tokenizer=None)
+  unsaved = tmp_path / "unsaved"
+  unsaved.mkdir()
+  shutil.copy(bt_workdir / "config.json", unsaved / "config.json")
+  with pytest.raises(bt.BackTranslationError, match="no checkpoint") as e:
+    bt.load(unsaved, tokenizer=None)
+  assert f"--workdir {unsaved}" in str(e.value)
+
+
+def test_another_tokenizer_is_refused(bt_workdir):
+  other = tokenizer_lib.train_tokenizer(
+      [f"sentence number {i} of another corpus" for i in range(50)],
+      vocab_size=320)
+  data = json.loads((bt_workdir / "config.json").read_text())["data"]
+  with pytest.raises(bt.BackTranslationError,
+                     match="trained with another tokenizer") as e:
+    bt.load(bt_workdir, tokenizer=other,
+            data=config_lib.from_json(json.dumps(data)))
+  message = str(e.value)
+  assert COMMAND in message
+  assert (f"--config.data.name=synth_sign --config.data.config=tiny "
+          f"--config.data.data_dir={data['data_dir']}") in message

@@ -1,5 +1,8 @@
 """Named variants: parameter counts per language group match their names."""
 
+import ast
+import inspect
+
 import pytest
 
 from signllm_jax import model as model_lib
@@ -13,6 +16,30 @@ def test_param_count_per_group_matches_name(name):
   count = model_lib.param_count_per_group(name)
   nominal = variants.VARIANTS[name].nominal_params
   assert abs(count - nominal) <= 0.1 * nominal, (name, count)
+
+
+@pytest.mark.parametrize("name", ["bt-quick", "bt-cpu", "bt-base"])
+def test_backtranslator_param_count_matches_name(name):
+  count = model_lib.param_count_per_group(name, mode="backtranslate")
+  nominal = variants.VARIANTS[name].nominal_params
+  assert abs(count - nominal) <= 0.1 * nominal, (name, count)
+  # Two vocabulary tables (decoder embedding and logits) of D columns, plus
+  # the logits bias: the text side scales with the vocabulary twice.
+  bigger = model_lib.param_count_per_group(name, vocab_size=9000,
+                                           mode="backtranslate")
+  d = variants.VARIANTS[name].d_model
+  assert bigger - count == 1000 * (2 * d + 1)
+
+
+def test_variants_imports_no_model_module():
+  # The parameter count lives in model/signllm.py: no import circle.
+  tree = ast.parse(inspect.getsource(variants))
+  imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import)
+              for a in n.names}
+  imported |= {n.module for n in ast.walk(tree)
+               if isinstance(n, ast.ImportFrom)}
+  assert not any(m and m.startswith("signllm_jax") for m in imported), (
+      imported)
 
 
 def test_pt_base_is_the_progressive_transformers_base():
