@@ -1,7 +1,7 @@
 """The RL / PLC ablation table from a finished `signllm sweep` folder.
 
   python experiments/ablation_rl_report.py runs/ablation_rl \
-      [--backtranslation PATH_OR_SPEC] [--max_examples 64] [--threshold X]
+      [--backtranslation BT_WORKDIR] [--max_examples 64] [--threshold X]
 
 Per run (read from its metrics.jsonl and overrides.json):
   * steps and training wall-clock to reach the fixed dev DTW-MJE threshold
@@ -191,9 +191,10 @@ def table(runs: Sequence[dict], threshold: float) -> str:
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("sweep_dir")
-  parser.add_argument("--backtranslation",
-                      default="experiments/backtranslation.py:cpu",
-                      help="saved back-translator folder or .py[:ARG] spec")
+  parser.add_argument("--backtranslation", default="",
+                      help="a back-translator workdir (signllm train "
+                           "--config experiments/backtranslation.py:cpu); "
+                           "empty: no BLEU")
   parser.add_argument("--max_examples", type=int, default=64,
                       help="test examples per language for BLEU / DTW")
   parser.add_argument("--threshold", type=float, default=None)

@@ -89,4 +89,16 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       backtranslation_workdir="",  # a trained sign-to-text model ("" = none)
       render_samples=1,           # rendered samples per language
   ))
+
+  # The evaluators `signllm evaluate` runs (signllm_jax/evaluate/
+  # evaluators.py); each family can be turned off, e.g.
+  # --config.evals.render.enabled=False.
+  cfg.evals = ml_collections.ConfigDict({
+      "pose_distance": {"enabled": True, "units_divisor": 3.0},
+      "hand_motion": {"enabled": True},
+      "backtranslation": {"enabled": True, "samples": 3},
+      "gloss_accuracy": {"enabled": True},
+      "langgloss": {"enabled": True},
+      "render": {"enabled": True, "size": 200},
+  })
   return cfg

@@ -6,8 +6,10 @@ COMMAND:
   signllm data build synth_sign --config small
   timeout -s TERM 1800 signllm train --config experiments/mlsf_cpu.py \
       --workdir runs/mlsf_cpu      # SIGTERM at 30 min: checkpoint and stop
+  signllm train --config experiments/backtranslation.py:cpu \
+      --workdir runs/bt_cpu        # the evaluator's back-translator, once
   signllm evaluate --workdir runs/mlsf_cpu --split test --max_examples 300 \
-      --config.evaluate.backtranslation_workdir=experiments/backtranslation.py:cpu
+      --config.evaluate.backtranslation_workdir=runs/bt_cpu
 Args: `smoke`, `steps=N`, `size=tiny|small`, `shared` (shared multilingual
 model with a language embedding instead of one group per language).
 """

@@ -8,16 +8,18 @@ import json
 import sys
 
 
+def _num(value, fmt: str) -> str:
+  """A metric absent from the report (its evaluator skipped) prints "-"."""
+  return "-" if value is None else format(value, fmt)
+
+
 def _bleu_dtw(m: dict) -> str:
-  bleu = m.get("bleu4")
-  bleu_s = "-" if bleu is None else f"{bleu:.2f}"
-  return f"{bleu_s} / {m['dtw_mje']:.3f}"
+  return f"{_num(m.get('bleu4'), '.2f')} / {_num(m.get('dtw_mje'), '.3f')}"
 
 
 def _gloss_motion(m: dict) -> str:
-  hm = m.get("hand_motion_ratio")
-  return (f"{m.get('gloss_accuracy', float('nan')):.0f} / "
-          + ("-" if hm is None else f"{hm:.2f}"))
+  return (f"{_num(m.get('gloss_accuracy'), '.0f')} / "
+          f"{_num(m.get('hand_motion_ratio'), '.2f')}")
 
 
 def _table(langs: dict, systems: list, header: list, cell) -> list[str]:

@@ -5,8 +5,9 @@ lower it while its generations get worse (exposure bias: README, "Results").
 What users get is free-running decoding, so the trainer can also log the
 DTW-MJE of generated dev poses (`train.gen_eval_every`), the quantity the RL
 ablation measures "steps to reach". Same definition and units as
-`signllm evaluate` (evaluate/run.py: internal units / PT_UNITS_DIVISOR,
-missing joints at the mean pose), in the model's own timing.
+`signllm evaluate` (evaluate/pose_evals.py: internal units /
+PT_UNITS_DIVISOR, missing joints at the mean pose), in the model's own
+timing.
 
 Prompt2LangGloss models are scored on stage 2 from the gold LangGloss of
 the batch (the stage-1 decoder is not run here); `signllm evaluate` scores

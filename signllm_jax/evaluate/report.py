@@ -1,12 +1,13 @@
 """Evaluation report: per-language tables in the paper's layout, JSON + MD.
 
 `pose_metrics` computes the pose-side numbers for one system (PT's DTW,
-DTW-MJE, hand-motion ratio); text_metrics.text_scores gives the back-
-translation side. `build_report` gathers them per language and system;
-`to_markdown` prints one table per language with the columns BLEU-1..4,
-ROUGE, DTW, DTW-MJE, hand-motion ratio and gloss accuracy (synthetic data
-only), rows: the model(s), then mean pose, nearest neighbour, ground truth,
-and a note saying which timing produced the poses.
+DTW-MJE, hand-motion ratio; `signllm evaluate` gets them from the
+evaluators of evaluators.py, which fill these columns). `build_report`
+gathers metrics per language and system (a column no evaluator filled
+prints as a dash); `to_markdown` prints one table per language with the
+columns BLEU-1..4, ROUGE, DTW, DTW-MJE, hand-motion ratio and gloss
+accuracy (synthetic data only), rows: the model(s), then mean pose, nearest
+neighbour, ground truth, and a note saying which timing produced the poses.
 """
 
 import json

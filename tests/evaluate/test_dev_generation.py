@@ -9,7 +9,7 @@ from flax import nnx
 from signllm_jax import languages
 from signllm_jax.data import pipeline
 from signllm_jax.evaluate import dev_generation
-from signllm_jax.evaluate import run
+from signllm_jax.evaluate import pose_evals
 from signllm_jax.generate import pipeline as gen
 from signllm_jax.generate import pose_decode
 from tests import testing
@@ -45,7 +45,7 @@ def test_scores_equal_the_evaluate_commands_definition(setup_and_batches):
   model, _ = nnx.merge(setup.graphdef, setup.state)
   got = dev_generation.dtw_mje_by_language(model, chosen, setup.stats,
                                            max_len=MAX_LEN)
-  # Independently: generate, cut, convert and score with evaluate/run.py.
+  # Independently: generate, cut, convert and score with pose_evals.
   hyps, refs, codes = [], [], []
   for batch in chosen:
     arrays = {k: batch[k] for k in ("text", "text_mask", "lang")}
@@ -58,7 +58,7 @@ def test_scores_equal_the_evaluate_commands_definition(setup_and_batches):
       refs.append(gen.frames_to_pose(
           host["pose"][row, :host["length"][row]], setup.stats))
       codes.append(languages.LANG_CODES[int(host["lang"][row])])
-  _, mje = run.dtw_scores(hyps, refs)
+  _, mje = pose_evals.dtw_scores(hyps, refs)
   codes = np.array(codes)
   want = {c: float(mje[codes == c].mean()) for c in ("ASL", "GSL")}
   assert set(got) == {"ASL", "GSL", "mean"}

@@ -1,0 +1,35 @@
+"""Tests of experiments/summarize_eval.py on stored and partial reports."""
+
+import json
+
+from experiments import summarize_eval
+from signllm_jax.evaluate import report as report_lib
+from tests import testing
+
+STORED = "experiments/results/mlsf_cpu_small_eval_test.json"
+
+
+def test_stored_report_rows():
+  report = json.loads((testing.REPO_ROOT / STORED).read_text())
+  lines = summarize_eval.summarize(report).splitlines()
+  assert lines[0] == ("| lang | SignLLM-MLSF | SignLLM-MLSF, oracle length "
+                      "| mean pose | nearest neighbour | ground truth |")
+  asl = report["languages"]["ASL"]
+  gt = asl[report_lib.GROUND_TRUTH]
+  assert lines[2].startswith("| ASL | ")
+  assert lines[2].endswith(f"| {gt['bleu4']:.2f} / 0.000 |")
+  motion = next(l for l in lines[11:] if l.startswith("| ASL | "))
+  assert motion.endswith(f"| {gt['gloss_accuracy']:.0f} / 1.00 |")
+
+
+def test_skipped_evaluators_print_dashes():
+  # A report of the pose_distance evaluator alone (no BLEU, gloss, motion).
+  report = report_lib.build_report(
+      {"ASL": {"SignLLM-MLSF (cpu, step 9)": {"examples": 2, "dtw": 4.0,
+                                              "dtw_mje": 0.25},
+               report_lib.GROUND_TRUTH: {"examples": 2, "dtw": 0.0,
+                                         "dtw_mje": 0.0}}},
+      timing="predicted")
+  lines = summarize_eval.summarize(report).splitlines()
+  assert lines[2] == "| ASL | - / 0.250 | - / 0.000 |"
+  assert lines[-1] == "| ASL | - / - | - / - |"
