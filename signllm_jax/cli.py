@@ -52,10 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
   p = sub.add_parser("data", help="build TFDS datasets, convert raw keypoints")
   dsub = p.add_subparsers(dest="data_command", metavar="DATA_COMMAND")
   b = dsub.add_parser("build", help="build a TFDS dataset (array_record)")
-  b.add_argument("name", choices=["synth_sign", "prompt2sign"])
+  b.add_argument("name", choices=["synth_sign", "prompt2sign",
+                                  "pose_lexicon"])
   b.add_argument("--config", required=True,
-                 help="builder config: tiny|small|large (synth_sign) or a "
-                      "language/variant (prompt2sign)")
+                 help="builder config: tiny|small|large (synth_sign), a "
+                      "language/variant or multi_v1|multi_dwpose "
+                      "(prompt2sign), or pose_lexicon's config "
+                      "(docs/REAL_DATA.md)")
   b.add_argument("--data_dir", default="")
   b.add_argument("--manual_dir", default="",
                  help="prompt2sign: the folder holding your local corpus")

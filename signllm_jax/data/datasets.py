@@ -51,13 +51,13 @@ def build_dataset(name: str, config: str, *, data_dir=None, manual_dir=None,
   """Builds dataset `name`/`config` into `data_dir`; returns its directory.
 
   Args:
-    name: "synth_sign" or "prompt2sign".
+    name: "synth_sign", "prompt2sign" or "pose_lexicon".
     config: the builder config (synth_sign: tiny, small, large).
     data_dir: root data directory (default: see module docstring).
-    manual_dir: the folder of source files (prompt2sign only).
+    manual_dir: the folder of source files (prompt2sign, pose_lexicon).
     progress: show progress bars while generating.
-    skip_bad: prompt2sign only: skip malformed clips (reported) instead of
-      failing.
+    skip_bad: skip malformed clips (reported in the metadata) instead of
+      failing (prompt2sign, pose_lexicon).
 
   Returns:
     The versioned dataset directory.
@@ -91,8 +91,26 @@ def build_dataset(name: str, config: str, *, data_dir=None, manual_dir=None,
     # build() returns the Builder (or, in some versions, a path).
     path = getattr(out, "data_path", out)
     return pathlib.Path(path) if path else dataset_dir(name, config, data_dir)
+  if name == "pose_lexicon":
+    # pylint: disable-next=g-import-not-at-top
+    from tfds_builders import pose_lexicon
+    import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+    if manual_dir is None:
+      raise ValueError("pose_lexicon needs manual_dir (the folder holding "
+                       "index.csv)")
+    if config not in ("default", "", None):
+      raise ValueError(f"pose_lexicon has one config, 'default', not "
+                       f"{config!r}")
+    tfds.display_progress_bar(progress)
+    try:
+      builder = pose_lexicon.build(manual_dir=manual_dir,
+                                   data_dir=os.fspath(data_dir),
+                                   strict=not skip_bad)
+    finally:
+      tfds.display_progress_bar(True)
+    return pathlib.Path(builder.data_path)
   raise ValueError(f"unknown dataset {name!r}; known: synth_sign, "
-                   "prompt2sign")
+                   "prompt2sign, pose_lexicon")
 
 
 def _version_key(v: str):
@@ -178,22 +196,41 @@ def load_tokenizer(name: str | None = None, config: str | None = None,
 
 def load_stats(name: str | None = None, config: str | None = None,
                data_dir=None, *, path: os.PathLike | None = None,
-               progress: bool = False) -> normalize.PoseStats:
-  """Train-split pose statistics (metadata, cache file, else computed)."""
+               progress: bool = False, lang: str | None = None
+               ) -> normalize.PoseStats:
+  """Train-split pose statistics (metadata, cache file, else computed).
+
+  With `lang`, that language's statistics (`by_lang` in the cache file or
+  `stats_by_lang` in the metadata); a dataset without per-language ones
+  gives its global statistics. Computing them (no metadata, no cache) does
+  both in one pass and caches `pose_stats.json` as the global
+  `{"mean_Jx3", "std"}` plus `"by_lang": {code: {"mean_Jx3", "std"}}`.
+  """
   path = pathlib.Path(path) if path else dataset_dir(name, config, data_dir)
   meta = _metadata(path)
   if "stats" in meta:
-    return normalize.PoseStats.from_dict(meta["stats"])
+    by_lang = meta.get("stats_by_lang", {})
+    return normalize.PoseStats.from_dict(by_lang.get(lang, meta["stats"]))
   cache = path / STATS_FILE
   if cache.exists():
-    return normalize.PoseStats.from_dict(json.loads(cache.read_text()))
+    d = json.loads(cache.read_text())
+    if lang is None or "by_lang" in d:
+      return normalize.PoseStats.from_dict(d.get("by_lang", {}).get(lang, d))
+    _log.warning("%s has no per-language statistics; recomputing", cache)
   _log.warning("%s has no pose statistics; computing them on train", path)
-  stats = normalize.compute_stats(
-      np.asarray(ex["pose"], np.float32)
-      for ex in _examples(path, "train", progress))
-  _try_write(lambda: cache.write_text(json.dumps(stats.to_dict())), cache,
+  total, by_lang = normalize.StatsAccumulator(), {}
+  for ex in _examples(path, "train", progress):
+    pose = np.asarray(ex["pose"], np.float32)
+    total.add(pose)
+    by_lang.setdefault(_as_str(ex["lang"]),
+                       normalize.StatsAccumulator()).add(pose)
+  stats = total.result()
+  per_lang = {l: a.result() for l, a in sorted(by_lang.items())}
+  d = {**stats.to_dict(),
+       "by_lang": {l: s.to_dict() for l, s in per_lang.items()}}
+  _try_write(lambda: cache.write_text(json.dumps(d)), cache,
              "pose statistics")
-  return stats
+  return per_lang.get(lang, stats)
 
 
 def load_index(path: os.PathLike, split: str,

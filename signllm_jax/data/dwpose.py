@@ -30,7 +30,7 @@ The raw 385-value form round-trips byte for byte (`read_raw_split`,
 import dataclasses
 import os
 import pathlib
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 import tqdm
@@ -175,6 +175,46 @@ def read_raw_split(directory: str | os.PathLike, split: str, *,
     seen[clip_id] = i + 1
     records.append(RawRecord(clip_id, text, frames, gloss))
   return records, skipped
+
+
+def iter_split(directory: str | os.PathLike, split: str, *,
+               on_error: str = "raise", min_score: float = 0.3,
+               z_fill: float = 0.0, state: skels.SplitState | None = None
+               ) -> Iterator[skels.Record | skels.SkippedExample]:
+  """`read_split` one line at a time (memory: one line of each file).
+
+  `state` (a `skels.SplitState`) counts lines, reads and skips; its
+  convention stays None (DWPose has one, `CONVENTION`).
+  """
+  if on_error not in ("raise", "skip"):
+    raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+  state = skels.SplitState() if state is None else state
+  paths, _, lines = skels.iter_parallel_lines(directory, split)
+  for line_no, raw in enumerate(lines, 1):
+    yield step(state, paths, raw, line_no, on_error, min_score=min_score,
+               z_fill=z_fill)
+
+
+def step(state: skels.SplitState, paths, raw: dict[str, bytes],
+         line_no: int, on_error: str, *, min_score: float = 0.3,
+         z_fill: float = 0.0) -> skels.Record | skels.SkippedExample:
+  """One line of a DWPose split -> Record, or SkippedExample (counted)."""
+  state.num_lines += 1
+  clip_id = None
+  try:
+    clip_id, text, gloss, line = skels.example_fields_of(
+        paths, raw, line_no, state.seen)
+    frames = parse_frames(line, path=paths["skels"], line=line_no)
+  except FormatError as e:
+    if on_error == "raise":
+      raise
+    skip = skels.SkippedExample(line_no, clip_id, str(e))
+    state.skipped.append(skip)
+    return skip
+  state.seen[clip_id] = line_no
+  state.num_read += 1
+  return skels.Record(clip_id, text, to_internal(
+      frames, min_score=min_score, z_fill=z_fill), gloss)
 
 
 def read_split(directory: str | os.PathLike, split: str, *,

@@ -42,8 +42,19 @@ Data config fields (`default_data_config()`):
     EOS (and BOS for the gloss); longer sequences are truncated (EOS kept)
     and counted in `report`.
   language_homogeneous: one language per batch (MLSF); else mixed batches.
-  lang_weights: "proportional" (to the number of examples) or "uniform"
-    (each language equally often).
+  lang_weights: how often each language's batches come (with
+    language_homogeneous): "proportional" (to its number of examples),
+    "uniform" (each language equally often) or "temperature" (p ~ n^alpha,
+    as multilingual language models sample: alpha 1 is proportional, 0
+    uniform). Within a language, frame buckets come in proportion to their
+    examples. `lang_mix` gives the probabilities; the iterator's report
+    holds them.
+  lang_alpha: the exponent of "temperature" (0.3 as in XLM-R/mT5).
+  pose_stats: "global" (one mean pose and std for every language) or
+    "per_lang" (each example normalised with its language's train
+    statistics, `datasets.load_stats(lang=...)`; for sources in different
+    coordinate frames, see docs/REAL_DATA.md). Whatever de-normalises model
+    output must then use the same language's statistics.
   shuffle_seed: seed of the per-epoch shuffles.
   worker_count: grain worker processes (0 = in-process; >0 needs a
     `__main__` guard in the calling script).
@@ -94,11 +105,32 @@ def default_data_config() -> ml_collections.ConfigDict:
   c.max_gloss_len = 96
   c.language_homogeneous = True
   c.lang_weights = "proportional"
+  c.lang_alpha = 0.3
+  c.pose_stats = "global"
   c.shuffle_seed = 0
   c.worker_count = 0
   c.read_threads = 4
   c.prefetch = 4
   return c
+
+
+LANG_WEIGHTS = ("proportional", "uniform", "temperature")
+
+
+def lang_mix(counts: dict[str, int], mode: str, alpha: float = 0.3
+             ) -> dict[str, float]:
+  """Probability of each language's batches: n, 1 or n^alpha, normalised."""
+  if mode not in LANG_WEIGHTS:
+    raise ValueError(f"lang_weights must be one of {LANG_WEIGHTS}, not "
+                     f"{mode!r}")
+  if mode == "temperature" and not 0 <= alpha <= 1:
+    raise ValueError(f"lang_alpha must be in [0, 1], got {alpha}")
+  if not counts or any(n <= 0 for n in counts.values()):
+    raise ValueError(f"every language needs examples: {counts}")
+  exponent = {"proportional": 1.0, "uniform": 0.0, "temperature": alpha}[mode]
+  raw = {l: float(n) ** exponent for l, n in counts.items()}
+  total = sum(raw.values())
+  return {l: v / total for l, v in raw.items()}
 
 
 def _buckets(cfg) -> tuple[int, ...]:
@@ -117,12 +149,22 @@ class _Artefacts:
   path: Any
   tok: tokenizer_lib.Tokenizer
   stats: normalize.PoseStats
+  # lang index -> statistics, with pose_stats="per_lang"; else None.
+  stats_by_lang: dict[int, normalize.PoseStats] | None = None
 
 
 def _artefacts(cfg) -> _Artefacts:
   path = datasets.dataset_dir(cfg.name, cfg.config, cfg.data_dir)
   tok = datasets.load_tokenizer(path=path)
-  return _Artefacts(path, tok, datasets.load_stats(path=path))
+  mode = cfg.get("pose_stats", "global")
+  if mode not in ("global", "per_lang"):
+    raise ValueError(f"pose_stats must be 'global' or 'per_lang', not "
+                     f"{mode!r}")
+  by_lang = None
+  if mode == "per_lang":
+    by_lang = {languages.lang_index(c): datasets.load_stats(path=path, lang=c)
+               for c in languages.parse_langs(cfg.langs)}
+  return _Artefacts(path, tok, datasets.load_stats(path=path), by_lang)
 
 
 def encode_ids(tok, text: str, max_len: int, *, bos: bool
@@ -149,10 +191,12 @@ class Preprocess:
   """Record index -> one padded example (module level: picklable)."""
 
   def __init__(self, source, tok, stats, *, frames: int, max_text_len: int,
-               max_prompt_len: int, max_gloss_len: int):
+               max_prompt_len: int, max_gloss_len: int,
+               stats_by_lang: dict[int, normalize.PoseStats] | None = None):
     self.source = source
     self.tok = tok
     self.stats = stats
+    self.stats_by_lang = stats_by_lang
     self.frames = frames
     self.lens = (max_text_len, max_prompt_len, max_gloss_len)
 
@@ -178,8 +222,11 @@ class Preprocess:
     text, _ = encode_ids(self.tok, _str(ex["text"]), lt, bos=False)
     prompt, _ = encode_ids(self.tok, _str(ex["prompt"]), lp, bos=False)
     gloss, _ = encode_ids(self.tok, _str(ex["lang_gloss"]), lg, bos=True)
+    lang = languages.lang_index(_str(ex["lang"]))
+    stats = (self.stats if self.stats_by_lang is None else
+             self.stats_by_lang[lang])
     frames_TxF = normalize.to_frames(
-        np.asarray(ex["pose"], np.float32), self.stats)[:self.frames]
+        np.asarray(ex["pose"], np.float32), stats)[:self.frames]
     t = frames_TxF.shape[0]
     pose = np.zeros((self.frames, F), np.float32)
     pose[:t] = frames_TxF
@@ -187,7 +234,7 @@ class Preprocess:
         "text": text, "text_mask": text != 0,
         "prompt": prompt, "prompt_mask": prompt != 0,
         "lang_gloss": gloss, "lang_gloss_mask": gloss != 0,
-        "lang": np.int32(languages.lang_index(_str(ex["lang"]))),
+        "lang": np.int32(lang),
         "pose": pose, "pose_mask": np.arange(self.frames) < t,
         "length": np.int32(t), "idx": np.int32(index),
         "example_mask": np.bool_(True),
@@ -348,6 +395,14 @@ def make_train_iterator(data_cfg, *, mesh, batch_axes=("data", "fsdp"),
   bucket_of = np.searchsorted(np.asarray(buckets), frames)
   lang_groups = ([[l] for l in lang_ids] if cfg.language_homogeneous
                  else [lang_ids])
+  if cfg.lang_weights not in LANG_WEIGHTS:
+    raise ValueError(f"lang_weights must be one of {LANG_WEIGHTS}, not "
+                     f"{cfg.lang_weights!r}")
+  group_counts = {g: int((keep & np.isin(index["lang"], langs)).sum())
+                  for g, langs in enumerate(lang_groups)}
+  group_counts = {g: n for g, n in group_counts.items() if n}
+  mix = (lang_mix(group_counts, cfg.lang_weights, cfg.lang_alpha)
+         if group_counts else {})
   streams, weights, groups = [], [], []
   for g, langs in enumerate(lang_groups):
     in_group = keep & np.isin(index["lang"], langs)
@@ -361,16 +416,12 @@ def make_train_iterator(data_cfg, *, mesh, batch_axes=("data", "fsdp"),
       stream = stream[pi::pc].map(Preprocess(
           source, art.tok, art.stats, frames=t,
           max_text_len=cfg.max_text_len, max_prompt_len=cfg.max_prompt_len,
-          max_gloss_len=cfg.max_gloss_len))
+          max_gloss_len=cfg.max_gloss_len, stats_by_lang=art.stats_by_lang))
       streams.append(stream.batch(host_b, drop_remainder=True))
-      share = len(members) / lang_total
-      weights.append(len(members) if cfg.lang_weights == "proportional"
-                     else share)
+      weights.append(mix[g] * len(members) / lang_total)
       groups.append({"langs": [languages.LANG_CODES[l] for l in langs],
-                     "frames": t, "examples": int(len(members))})
-  if cfg.lang_weights not in ("proportional", "uniform"):
-    raise ValueError(f"lang_weights must be 'proportional' or 'uniform', "
-                     f"not {cfg.lang_weights!r}")
+                     "frames": t, "examples": int(len(members)),
+                     "weight": weights[-1]})
   if not streams:
     raise ValueError(f"{cfg.name}/{cfg.config} {split}: no examples left for "
                      f"langs={cfg.langs!r} and max_frames={buckets[-1]}")
@@ -471,7 +522,8 @@ def make_eval_batches(data_cfg, *, mesh, split: str | None = None,
   pre = {t: Preprocess(source, art.tok, art.stats, frames=t,
                        max_text_len=cfg.max_text_len,
                        max_prompt_len=cfg.max_prompt_len,
-                       max_gloss_len=cfg.max_gloss_len) for t in buckets}
+                       max_gloss_len=cfg.max_gloss_len,
+                       stats_by_lang=art.stats_by_lang) for t in buckets}
   ds = grain.MapDataset.source(specs).map(EvalBatch(pre)).to_iter_dataset(
       grain.ReadOptions(num_threads=cfg.read_threads,
                         prefetch_buffer_size=cfg.prefetch))

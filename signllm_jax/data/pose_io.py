@@ -20,6 +20,17 @@ file marks as missing (confidence 0, masked) are NaN. Coordinates are kept as
 the file has them (pose-format stores pixels); 2D layouts get z = `z_fill`
 (default 0.0; pass NaN to mark z unknown). The first person is read.
 
+Variants found in the wild that are read, not refused:
+- NaN coordinates on points with confidence > 0 (some MediaPipe exports):
+  the point is missing (NaN) in that frame; the count of such (frame, point)
+  pairs over the whole file is `PoseReadResult.num_nan_points`.
+- 4-D points (XYZ plus one extra value, e.g. sign-language-datasets' AUTSL
+  holistic poses): XYZ is kept, the fourth value dropped
+  (`PoseReadResult.dropped_dims` == 1).
+Still refused with a FormatError naming the file: infinite coordinates on a
+present point, points of 1 or more than 4 dimensions, unknown layouts and
+truncated files.
+
 Writing stores an internal pose as one component, `SIGNLLM_50`, with point
 names `skeleton.JOINT_NAMES`, limbs `skeleton.BONES`, format XYZC and
 confidence 1 for present joints, 0 (masked) for NaN ones.
@@ -66,6 +77,10 @@ class PoseReadResult:
   synthesised: dict[str, str]  # joint name -> how it was made
   dimensions: tuple[int, int, int]  # width, height, depth from the header
   is_2d: bool
+  # (frame, point) pairs of the file with NaN coordinates although their
+  # confidence is > 0, read as missing (all points, mapped or not).
+  num_nan_points: int = 0
+  dropped_dims: int = 0  # trailing values per point dropped (4-D points: 1)
 
 
 def _layout(header, path) -> str:
@@ -127,17 +142,24 @@ def read_pose(path: str | os.PathLike, *, person: int = 0,
   missing = np.ma.getmaskarray(data)[:, person].any(axis=-1)
   confidence = np.asarray(pose.body.confidence)[:, person]
   missing |= confidence <= 0
-  finite = np.isfinite(values).all(axis=-1)
-  if (~finite & ~missing).any():
-    t, p = np.argwhere(~finite & ~missing)[0]
-    raise FormatError("non-finite coordinate for a point with confidence > 0 "
+  if num_dims not in (2, 3, 4):
+    raise FormatError(f"{num_dims}-dimensional points (expected 2, 3, or 4 "
+                      "= XYZ plus one extra value)", path=path)
+  dropped_dims = max(num_dims - 3, 0)
+  values = values[..., :3]
+  # NaN on a confident point is how some exporters mark a lost point: read
+  # it as missing and count it, rather than refusing the whole file.
+  nan_points = np.isnan(values).any(axis=-1) & ~missing
+  num_nan_points = int(nan_points.sum())
+  missing |= nan_points
+  infinite = np.isinf(values).any(axis=-1) & ~missing
+  if infinite.any():
+    t, p = np.argwhere(infinite)[0]
+    raise FormatError("infinite coordinate for a point with confidence > 0 "
                       "(corrupt file?)", path=path, frame=int(t), value=int(p))
   if num_dims == 2:
     values = np.concatenate(
         [values, np.full(values.shape[:2] + (1,), z_fill)], axis=-1)
-  elif num_dims != 3:
-    raise FormatError(f"{num_dims}-dimensional points (expected 2 or 3)",
-                      path=path)
   values[missing] = np.nan
 
   out = np.full((num_frames, skeleton.NUM_JOINTS, 3), np.nan)
@@ -165,7 +187,8 @@ def read_pose(path: str | os.PathLike, *, person: int = 0,
       num_points=num_points, unmapped=tuple(unmapped),
       synthesised=synthesised,
       dimensions=(int(dims.width), int(dims.height), int(dims.depth)),
-      is_2d=num_dims == 2)
+      is_2d=num_dims == 2, num_nan_points=num_nan_points,
+      dropped_dims=dropped_dims)
 
 
 def header_50(*, width: int = 1, height: int = 1, depth: int = 1

@@ -27,13 +27,18 @@ Decisions (the file formats leave these open):
 - Mismatched line counts across the parallel files and a declared convention
   that contradicts the data always raise; every other problem is one bad
   example, which `on_error="skip"` skips and lists.
+
+This module is long on purpose: the sequence codec, the split reader (in
+memory and streamed, sharing `SplitState`) and the writer of one format stay
+together so that they cannot drift apart.
 """
 
+import contextlib
 import dataclasses
 import os
 import pathlib
 import re
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import tqdm
@@ -340,31 +345,192 @@ def read_parallel_lines(directory: str | os.PathLike, split: str
   return paths, lines, counts["skels"]
 
 
-def example_fields(paths: dict[str, pathlib.Path],
-                   lines: dict[str, list[bytes]], index: int,
-                   seen: dict[str, int], *, allow_empty_text: bool = False
-                   ) -> tuple[str, str, str | None, str]:
-  """(id, text, gloss or None, skels line) of line `index` (0-based).
+def count_lines(path: pathlib.Path, chunk: int = 1 << 20) -> int:
+  """What `len(_read_lines(path))` is, in one pass of bounded memory."""
+  count, last = 0, b"\n"
+  with path.open("rb") as f:
+    while block := f.read(chunk):
+      count += block.count(b"\n")
+      last = block[-1:]
+  return count + (last != b"\n")
+
+
+def iter_parallel_lines(directory: str | os.PathLike, split: str
+                        ) -> tuple[dict[str, pathlib.Path], int,
+                                   Iterator[dict[str, bytes]]]:
+  """`read_parallel_lines` streamed: (paths, line count, lines iterator).
+
+  The counts are checked first (one cheap pass per file), so a mismatch
+  raises before any example; then the iterator yields one {ext: raw line}
+  at a time, holding one line of each file.
+  """
+  paths = split_files(directory, split)
+  counts = {ext: count_lines(p) for ext, p in paths.items()}
+  if len(set(counts.values())) > 1:
+    raise FormatError(
+        "the parallel files have different line counts: " + ", ".join(
+            f"{split}.{ext} {n}" for ext, n in counts.items()),
+        path=directory)
+
+  return paths, counts["skels"], iter_line_range(paths)
+
+
+def iter_line_range(paths: dict[str, pathlib.Path],
+                    offsets: dict[str, int] | None = None,
+                    num_lines: int | None = None
+                    ) -> Iterator[dict[str, bytes]]:
+  """{ext: raw line} of the parallel files, from byte `offsets` (default 0)
+  for `num_lines` lines (default: to the end), split as `_read_lines` does.
+  """
+  with contextlib.ExitStack() as stack:
+    files = {}
+    for ext, p in paths.items():
+      files[ext] = stack.enter_context(p.open("rb"))
+      files[ext].seek((offsets or {}).get(ext, 0))
+    for n, raw in enumerate(zip(*files.values())):
+      if num_lines is not None and n >= num_lines:
+        return
+      # Split on "\n", then drop one trailing "\r".
+      raw = [l[:-1] if l.endswith(b"\n") else l for l in raw]
+      yield {ext: l[:-1] if l.endswith(b"\r") else l
+             for ext, l in zip(files, raw)}
+
+
+def line_offsets(path: pathlib.Path, every: int) -> list[int]:
+  """Byte offsets of lines 0, every, 2 * every, ... (one streamed pass)."""
+  if every <= 0:
+    raise ValueError(f"every must be positive, got {every}")
+  offsets, position = [], 0
+  with path.open("rb") as f:
+    for n, line in enumerate(f):
+      if n % every == 0:
+        offsets.append(position)
+      position += len(line)
+  return offsets
+
+
+def example_fields_of(paths: dict[str, pathlib.Path], raw: dict[str, bytes],
+                      line_no: int, seen: dict[str, int], *,
+                      allow_empty_text: bool = False
+                      ) -> tuple[str, str, str | None, str]:
+  """(id, text, gloss or None, skels line) of one line's raw values.
 
   Raises FormatError for undecodable, empty or duplicate ids and (unless
   allowed) empty text; `seen` maps ids already read to their line numbers.
   """
-  line_no = index + 1
-  clip_id = _decode(lines["files"][index], paths["files"], line_no)
+  clip_id = _decode(raw["files"], paths["files"], line_no)
   if not clip_id.strip():
     raise FormatError("empty clip id", path=paths["files"], line=line_no)
   if clip_id in seen:
     raise FormatError(f"duplicate clip id {clip_id!r} (first on line "
                       f"{seen[clip_id]})", path=paths["files"], line=line_no)
-  text = _decode(lines["text"][index], paths["text"], line_no)
+  text = _decode(raw["text"], paths["text"], line_no)
   if not text.strip() and not allow_empty_text:
     # `signllm data convert` writes "" for clips whose sentence is unknown.
     raise FormatError("empty text (pass allow_empty_text=True to read clips "
                       "without a sentence)", path=paths["text"], line=line_no)
-  gloss = (_decode(lines["gloss"][index], paths["gloss"], line_no)
-           if "gloss" in lines else None)
-  skels_line = _decode(lines["skels"][index], paths["skels"], line_no)
+  gloss = (_decode(raw["gloss"], paths["gloss"], line_no)
+           if "gloss" in raw else None)
+  skels_line = _decode(raw["skels"], paths["skels"], line_no)
   return clip_id, text, gloss, skels_line
+
+
+def example_fields(paths: dict[str, pathlib.Path],
+                   lines: dict[str, list[bytes]], index: int,
+                   seen: dict[str, int], *, allow_empty_text: bool = False
+                   ) -> tuple[str, str, str | None, str]:
+  """`example_fields_of` for line `index` (0-based) of read lines."""
+  return example_fields_of(paths, {k: v[index] for k, v in lines.items()},
+                           index + 1, seen, allow_empty_text=allow_empty_text)
+
+
+class SplitState:
+  """The per-split state of reading line after line (convention, ids, ...).
+
+  `read_split` and `iter_split` share it, so the in-memory and the streamed
+  reader decide every line alike.
+  """
+
+  def __init__(self, convention: str = "auto", *,
+               allow_empty_text: bool = False, detected: str | None = None):
+    # `detected`: the convention earlier lines set (a shard of a split read
+    # elsewhere); lines of another convention are then bad lines.
+    if convention != "auto":
+      get_convention(convention)
+    self.convention = None if convention == "auto" else convention
+    self._declared_checked = convention == "auto"
+    if detected is not None:
+      get_convention(detected)
+      self.convention, self._declared_checked = detected, True
+    self._allow_empty_text = allow_empty_text
+    self.seen = {}
+    self.neck_centred = True
+    self.num_lines = 0
+    self.num_read = 0
+    self.skipped: list[SkippedExample] = []
+    self._last_id = None
+
+  def parse(self, paths, raw: dict[str, bytes], line_no: int) -> Record:
+    """One line -> a Record; FormatError (ConventionError: never skip)."""
+    self._last_id = None
+    clip_id, text, gloss, skels_line = example_fields_of(
+        paths, raw, line_no, self.seen,
+        allow_empty_text=self._allow_empty_text)
+    self._last_id = clip_id  # what a skip of this line reports
+    frames = parse_frames(skels_line, path=paths["skels"], line=line_no)
+    found = counter_pattern(frames)
+    if found is None:
+      raise FormatError(
+          "counter column follows neither convention (first "
+          f"{frames[0, -1]:g}, last {frames[-1, -1]:g} over "
+          f"{len(frames)} frames; pt: i/T for i=0..T-1, prompt2sign: i/T "
+          "for i=1..T)", path=paths["skels"], line=line_no)
+    if self.convention is None:
+      self.convention = found
+    elif found != self.convention:
+      if not self._declared_checked:
+        raise errors.ConventionError(
+            f"declared convention {self.convention!r} but the counter "
+            f"follows {found!r} (first counter {frames[0, -1]:g})",
+            path=paths["skels"], line=line_no)
+      raise FormatError(
+          f"counter follows {found!r} but the split is {self.convention!r} "
+          f"(first counter {frames[0, -1]:g})", path=paths["skels"],
+          line=line_no)
+    self._declared_checked = True
+    pose = decode_frames(frames, self.convention)
+    self.seen[clip_id] = line_no
+    self.neck_centred = self.neck_centred and is_neck_centred(frames)
+    return Record(id=clip_id, text=text, pose=pose, gloss=gloss)
+
+  def step(self, paths, raw: dict[str, bytes], line_no: int,
+           on_error: str) -> Record | SkippedExample:
+    """`parse` that counts and, with on_error="skip", skips bad lines."""
+    self.num_lines += 1
+    try:
+      record = self.parse(paths, raw, line_no)
+    except errors.ConventionError:
+      raise
+    except FormatError as e:
+      if on_error == "raise":
+        raise
+      skip = SkippedExample(line_no, self._last_id, str(e))
+      self.skipped.append(skip)
+      return skip
+    self.num_read += 1
+    return record
+
+  def result(self, records: list[Record]) -> ReadResult:
+    assert self.num_read + len(self.skipped) == self.num_lines
+    return ReadResult(records=records,
+                      convention=self.convention or "unknown",
+                      skipped=self.skipped, num_lines=self.num_lines,
+                      neck_centred=self.neck_centred and self.num_read > 0)
+
+
+def _check_on_error(on_error: str) -> None:
+  if on_error not in ("raise", "skip"):
+    raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
 
 
 def read_split(directory: str | os.PathLike, split: str, *,
@@ -386,60 +552,40 @@ def read_split(directory: str | os.PathLike, split: str, *,
       with no known sentence) instead of treating them as bad examples.
 
   Returns:
-    ReadResult; `len(records) + len(skipped) == num_lines` always.
+    ReadResult; `len(records) + len(skipped) == num_lines` always. The whole
+    split is in memory: `iter_split` streams it.
   """
-  if on_error not in ("raise", "skip"):
-    raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-  if convention != "auto":
-    get_convention(convention)
+  _check_on_error(on_error)
+  state = SplitState(convention, allow_empty_text=allow_empty_text)
   paths, lines, num_lines = read_parallel_lines(directory, split)
-  conv = None if convention == "auto" else convention
-  declared_checked = convention == "auto"
-  records, skipped, seen = [], [], {}
-  neck_centred = True
+  records = []
   for i in tqdm.tqdm(range(num_lines), desc=f"{split}.skels",
                      disable=not progress):
-    line_no = i + 1
-    clip_id = None
-    try:
-      clip_id, text, gloss, skels_line = example_fields(
-          paths, lines, i, seen, allow_empty_text=allow_empty_text)
-      frames = parse_frames(skels_line, path=paths["skels"], line=line_no)
-      found = counter_pattern(frames)
-      if found is None:
-        raise FormatError(
-            "counter column follows neither convention (first "
-            f"{frames[0, -1]:g}, last {frames[-1, -1]:g} over "
-            f"{len(frames)} frames; pt: i/T for i=0..T-1, prompt2sign: i/T "
-            "for i=1..T)", path=paths["skels"], line=line_no)
-      if conv is None:
-        conv = found
-      elif found != conv:
-        if not declared_checked:
-          raise errors.ConventionError(
-              f"declared convention {conv!r} but the counter follows "
-              f"{found!r} (first counter {frames[0, -1]:g})",
-              path=paths["skels"], line=line_no)
-        raise FormatError(
-            f"counter follows {found!r} but the split is {conv!r} "
-            f"(first counter {frames[0, -1]:g})", path=paths["skels"],
-            line=line_no)
-      declared_checked = True
-      pose = decode_frames(frames, conv)
-    except errors.ConventionError:
-      raise
-    except FormatError as e:
-      if on_error == "raise":
-        raise
-      skipped.append(SkippedExample(line_no, clip_id, str(e)))
-      continue
-    seen[clip_id] = line_no
-    neck_centred = neck_centred and is_neck_centred(frames)
-    records.append(Record(id=clip_id, text=text, pose=pose, gloss=gloss))
-  assert len(records) + len(skipped) == num_lines
-  return ReadResult(records=records, convention=conv or "unknown",
-                    skipped=skipped, num_lines=num_lines,
-                    neck_centred=neck_centred and bool(records))
+    item = state.step(paths, {k: v[i] for k, v in lines.items()}, i + 1,
+                      on_error)
+    if isinstance(item, Record):
+      records.append(item)
+  return state.result(records)
+
+
+def iter_split(directory: str | os.PathLike, split: str, *,
+               convention: str = "auto", on_error: str = "raise",
+               allow_empty_text: bool = False,
+               state: SplitState | None = None
+               ) -> Iterator[Record | SkippedExample]:
+  """`read_split` one line at a time: yields each Record or SkippedExample.
+
+  Memory holds one line of each file. Pass a `SplitState` (built with the
+  same convention and allow_empty_text) to read the detected convention,
+  neck-centring and counts once the iterator is exhausted
+  (`state.result([])` gives them as a ReadResult without records).
+  """
+  _check_on_error(on_error)
+  if state is None:
+    state = SplitState(convention, allow_empty_text=allow_empty_text)
+  paths, _, lines = iter_parallel_lines(directory, split)
+  for line_no, raw in enumerate(lines, 1):
+    yield state.step(paths, raw, line_no, on_error)
 
 
 def write_lines(directory: str | os.PathLike, split: str,

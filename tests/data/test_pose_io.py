@@ -148,3 +148,70 @@ def test_truncated_file(tmp_path, cut):
 def test_missing_file(tmp_path):
   with pytest.raises(errors.FormatError, match="nope.pose: cannot read"):
     pose_io.read_pose(tmp_path / "nope.pose")
+
+
+def _mediapipe_components(fmt):
+  return [_component("POSE_LANDMARKS", _MP_BODY, fmt),
+          _component("FACE_LANDMARKS", [str(i) for i in range(128)],
+                     fmt)] + _hands(fmt, ("LEFT_HAND_LANDMARKS",
+                                          "RIGHT_HAND_LANDMARKS"))
+
+
+def _write_raw(path, components, data, confidence):
+  header = pose_header.PoseHeader(
+      0.2, pose_header.PoseHeaderDimensions(100, 100, 0), components)
+  body = NumPyPoseBody(fps=25, data=data, confidence=confidence)
+  buffer = io.BytesIO()
+  pose_format.Pose(header, body).write(buffer)
+  path.write_bytes(buffer.getvalue())
+
+
+def test_nan_on_confident_points_is_missing_and_counted(tmp_path):
+  rng = np.random.default_rng(3)
+  data = rng.uniform(1, 99, (4, 1, 178, 3)).astype(np.float32)
+  confidence = np.ones((4, 1, 178), np.float32)
+  data[1, 0, 140, 0] = np.nan  # left hand point 4, frame 1
+  data[3, 0, 160] = np.nan  # right hand point 3, frame 3
+  data[2, 0, 20] = np.nan  # a face point: counted though not mapped
+  confidence[0, 0, 137] = 0
+  data[0, 0, 137] = np.nan  # confidence 0: missing anyway, not counted
+  _write_raw(tmp_path / "nan.pose", _mediapipe_components("XYZC"), data,
+             confidence)
+  result = pose_io.read_pose(tmp_path / "nan.pose")
+  assert result.num_nan_points == 3 and result.dropped_dims == 0
+  pose = result.pose
+  assert np.isnan(pose[1, skeleton.LEFT_HAND_ROOT + 4]).all()
+  assert np.isnan(pose[3, skeleton.RIGHT_HAND_ROOT + 3]).all()
+  assert np.isnan(pose[0, skeleton.LEFT_HAND_ROOT + 1]).all()
+  np.testing.assert_allclose(pose[0, skeleton.LEFT_HAND_ROOT + 4],
+                             data[0, 0, 140])
+  # Only the four marked points (and the unmapped NOSE) are NaN.
+  assert np.isnan(pose).any(-1).sum() == 3 + 4
+
+
+def test_four_dimensional_points_keep_xyz(tmp_path):
+  rng = np.random.default_rng(4)
+  data = rng.uniform(1, 99, (2, 1, 178, 4)).astype(np.float32)
+  _write_raw(tmp_path / "4d.pose", _mediapipe_components("XYZWC"), data,
+             np.ones((2, 1, 178), np.float32))
+  result = pose_io.read_pose(tmp_path / "4d.pose")
+  assert result.dropped_dims == 1 and not result.is_2d
+  np.testing.assert_allclose(result.pose[:, skeleton.LEFT_HAND_ROOT:
+                                         skeleton.LEFT_HAND_ROOT + 21],
+                             data[:, 0, 136:157, :3])
+
+
+def test_unreadable_variants_keep_a_clear_error(tmp_path):
+  data = np.ones((2, 1, 178, 5), np.float32)
+  _write_raw(tmp_path / "5d.pose", _mediapipe_components("XYZWVC"), data,
+             np.ones((2, 1, 178), np.float32))
+  with pytest.raises(errors.FormatError,
+                     match=r"5d.pose: 5-dimensional points \(expected 2, 3"):
+    pose_io.read_pose(tmp_path / "5d.pose")
+  data = np.ones((2, 1, 178, 3), np.float32)
+  data[1, 0, 7, 2] = np.inf
+  _write_raw(tmp_path / "inf.pose", _mediapipe_components("XYZC"), data,
+             np.ones((2, 1, 178), np.float32))
+  with pytest.raises(errors.FormatError,
+                     match=r"inf.pose, frame 1, value 7: infinite coordinate"):
+    pose_io.read_pose(tmp_path / "inf.pose")

@@ -29,7 +29,8 @@ def _read(data_dir, config, split):
 
 def test_configs():
   names = [c.name for c in prompt2sign.Builder.BUILDER_CONFIGS]
-  assert len(names) == 2 * len(languages.LANG_CODES) == 16
+  assert len(names) == 2 * len(languages.LANG_CODES) + 2 == 18
+  assert {"multi_v1", "multi_dwpose"} <= set(names)
   assert all("-" not in n for n in names)
   assert prompt2sign.config_name("LSF-CH", "v1") == "lsf_ch_v1"
   assert prompt2sign.config_name("LIS-CH", "dwpose") == "lis_ch_dwpose"
