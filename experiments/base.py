@@ -1,18 +1,19 @@
 """All defaults, in one place. Every experiment file starts from get_config().
 
+The library reads its defaults from here too (pipeline.default_data_config,
+rl.default_rl_config, variants.model_config, evaluators.default_evals_config
+return these blocks), so nothing else holds a default.
+
 Paper-faithful where the paper is clear (PAPER.md): Adam lr 1e-3, clipping 5,
 batch 8, MSE loss, 2+2 layers; the rest is documented where it is decided.
 """
 
 import ml_collections
 
-from signllm_jax import rl
-from signllm_jax.data import pipeline
-from signllm_jax.model import variants
-
-_VARIANT_SIZE_FIELDS = ("num_encoder_layers", "num_decoder_layers",
-                        "gloss_encoder_layers", "gloss_decoder_layers",
-                        "d_model", "num_heads", "d_ff")
+# The model fields a named variant sizes (model/variants.py).
+VARIANT_SIZE_FIELDS = ("num_encoder_layers", "num_decoder_layers",
+                       "gloss_encoder_layers", "gloss_decoder_layers",
+                       "d_model", "num_heads", "d_ff")
 
 
 def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
@@ -21,15 +22,60 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
   cfg.seed = 0
 
   # Data: raw -> TFDS (array_record) -> grain -> sharded global batch. The
-  # fields and their meaning: signllm_jax/data/pipeline.py.
-  cfg.data = pipeline.default_data_config()
+  # fields' meaning: signllm_jax/data/pipeline.py.
+  cfg.data = ml_collections.ConfigDict(dict(
+      name="synth_sign",            # synth_sign | prompt2sign | pose_lexicon
+      config="tiny",
+      data_dir=ml_collections.config_dict.placeholder(str),
+      langs="all",                  # "all" or "ASL,GSL,..."
+      train_split="train",
+      eval_split="dev",
+      batch_size=8,                 # global rows per step (the paper's 8)
+      max_frames=256,
+      frame_buckets=(64, 128, 256),  # padded lengths; the last = max_frames
+      too_long="filter",            # filter | truncate
+      max_text_len=64,              # tokens, EOS included
+      max_prompt_len=96,
+      max_gloss_len=96,
+      language_homogeneous=True,    # one language per batch (MLSF groups)
+      lang_weights="proportional",  # proportional | uniform | temperature
+      lang_alpha=0.3,               # temperature: p ~ n^alpha
+      pose_stats="global",          # global | per_lang (docs/REAL_DATA.md)
+      shuffle_seed=0,
+      worker_count=0,               # grain worker processes
+      read_threads=4,
+      prefetch=4,
+  ))
 
-  # Model: every field of signllm_jax/model/variants.py; the size fields are
-  # None = taken from the named variant, so one override changes the size.
-  cfg.model = variants.model_config("smoke")
-  for size_field in _VARIANT_SIZE_FIELDS:
+  # Model: every field build_model reads (signllm_jax/model/); the size
+  # fields are None = the named variant's, so one override resizes it.
+  cfg.model = ml_collections.ConfigDict(dict(
+      variant="smoke",
+      # "mlsf": one encoder-decoder group per language (stacked);
+      # "p2lg": prompt -> LangGloss (stage 1) -> pose (stage 2);
+      # "backtranslate": pose -> text (model/backtranslator.py).
+      mode="mlsf",
+      # mlsf only: one shared encoder-decoder + learned language embedding.
+      shared_multilingual=False,
+      p2lg_stage="joint",  # "joint" | "gloss" | "pose"
+      gloss_loss_weight=1.0,  # w in pose + w * xent ("joint")
+      dropout=0.0,  # PT base: 0
+      compute_dtype="float32",  # or "bfloat16"; params stay float32
+      frame_dim=151,
+      future_prediction=1,  # k frames predicted per position
+      counter_only_input=False,  # decoder input = counter channel only
+      input_noise_std=0.0,  # Gaussian noise on decoder input joints (train)
+      # A head on the pooled encoder output predicting log(frames): the
+      # model's own timing without a counter threshold (length mode
+      # "length" at generation; see generate/pose_decode.py).
+      length_head=False,
+      length_loss_weight=1.0,
+      loss="mse",  # "mse" | "l1"
+  ))
+  # Sizes: None = the named variant's (model/variants.py VARIANTS); the
+  # stage-1 (prompt -> LangGloss) depths default to the pose model's.
+  for size_field in VARIANT_SIZE_FIELDS:
     cfg.model[size_field] = ml_collections.config_dict.placeholder(int)
-  cfg.model.variant = "smoke"
 
   cfg.optim = ml_collections.ConfigDict(dict(
       name="adam", lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0,
@@ -69,8 +115,22 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       ],
   ))
 
-  # RL loss and Priority Learning Channel: signllm_jax/rl/__init__.py.
-  cfg.rl = rl.default_rl_config()
+  # RL loss and Priority Learning Channel (fields: signllm_jax/rl/).
+  cfg.rl = ml_collections.ConfigDict(dict(
+      mode="mse",                 # mse | rl | rl_plc
+      eta=1.0,                    # priority intensity
+      priority_fn="inv_mse",      # inv_mse | exp | rank
+      priority_eps=1e-6,
+      skip_rule="batch_quantile",  # batch_quantile | normalised | none
+      skip_threshold=0.5,         # the paper's "50%"
+      skip_unit="example",        # example | batch (normalised only)
+      replay_capacity=1024,
+      replay_fraction=0.25,
+      replay_mix="replace",       # replace | append
+      min_replay_size=64,
+  ))
+  # None = no importance-sampling correction (the paper's).
+  cfg.rl.is_beta = ml_collections.FieldReference(None, field_type=float)
 
   cfg.generate = ml_collections.ConfigDict(dict(
       max_frames=256,

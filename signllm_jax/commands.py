@@ -60,7 +60,11 @@ def cmd_data(args, overrides):
 def cmd_train(args, overrides):
   cfg = _load_config(args.config, overrides)
   if args.print_config:
+    # Resolved: the variant's sizes filled in, as the model is built.
     from signllm_jax import config as config_lib
+    from signllm_jax.model import variants
+    with cfg.unlocked():
+      cfg.model = variants.resolve(cfg.model)
     print(config_lib.to_json(cfg))
     return 0
   if not args.workdir:

@@ -96,3 +96,24 @@ def test_cli_reports_an_unknown_field_without_a_traceback(tmp_path, capsys):
   assert "signllm train: error: unknown config field 'train.stepz'" in err
   assert "Traceback" not in err
   assert not (tmp_path / "config.json").exists()
+
+
+def test_a_mistyped_boolean_arg_is_an_error():
+  from experiments import common  # pylint: disable=g-import-not-at-top
+  assert common.parse_arg("smoke=false", smoke=True)["smoke"] is False
+  assert common.parse_arg("smoke=yes", smoke=False)["smoke"] is True
+  with pytest.raises(ValueError, match="not a boolean"):
+    common.parse_arg("smoke=ture", smoke=False)
+
+
+def test_print_config_prints_the_complete_resolved_config(capsys):
+  import json  # pylint: disable=g-import-not-at-top
+  from signllm_jax import cli  # pylint: disable=g-import-not-at-top
+  assert cli.main(["train", "--config", "experiments/mlsf.py:pt-base",
+                   "--print_config", "--config.data.batch_size=16"]) == 0
+  cfg = json.loads(capsys.readouterr().out)
+  assert cfg["data"]["batch_size"] == 16
+  # The variant's sizes are filled in, not left as None.
+  assert cfg["model"]["d_model"] == 512 and cfg["model"]["d_ff"] == 2048
+  assert {"data", "model", "optim", "train", "mesh", "rl", "generate",
+          "evaluate", "evals"} <= set(cfg)

@@ -88,30 +88,9 @@ F = skeleton.FRAME_DIM
 
 
 def default_data_config() -> ml_collections.ConfigDict:
-  """Defaults of the data config (see the module docstring)."""
-  c = ml_collections.ConfigDict()
-  c.name = "synth_sign"
-  c.config = "tiny"
-  c.data_dir = ml_collections.config_dict.placeholder(str)
-  c.langs = "all"
-  c.train_split = "train"
-  c.eval_split = "dev"
-  c.batch_size = 8
-  c.max_frames = 256
-  c.frame_buckets = (64, 128, 256)
-  c.too_long = "filter"
-  c.max_text_len = 64
-  c.max_prompt_len = 96
-  c.max_gloss_len = 96
-  c.language_homogeneous = True
-  c.lang_weights = "proportional"
-  c.lang_alpha = 0.3
-  c.pose_stats = "global"
-  c.shuffle_seed = 0
-  c.worker_count = 0
-  c.read_threads = 4
-  c.prefetch = 4
-  return c
+  """The data block of experiments/base.py (where every default lives)."""
+  from experiments import base  # pylint: disable=g-import-not-at-top
+  return base.get_config().data
 
 
 LANG_WEIGHTS = ("proportional", "uniform", "temperature")

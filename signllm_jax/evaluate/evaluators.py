@@ -1,17 +1,7 @@
 """Evaluators built from the config (big_vision style).
 
-`cfg.evals` names each evaluator to run and its options (the defaults):
-
-  cfg.evals = {
-      "pose_distance": {"enabled": True, "units_divisor": 3.0},
-      "hand_motion": {"enabled": True},
-      "backtranslation": {"enabled": True, "samples": 3},
-      "gloss_accuracy": {"enabled": True},
-      "langgloss": {"enabled": True},
-      "render": {"enabled": True, "size": 200},
-  }
-
-  e.g. `--config.evals.render.enabled=False`,
+`cfg.evals` names each evaluator to run and its options (the defaults are
+in experiments/base.py), e.g. `--config.evals.render.enabled=False`,
   `--config.evals.backtranslation.samples=5`.
 
 An entry's key is its name; its `type` (default: the key) picks the family
@@ -49,18 +39,10 @@ REGISTRY: dict[str, Callable[..., Evaluator]] = {
 
 
 def default_evals_config() -> ml_collections.ConfigDict:
-  """The evaluators of a config written before `cfg.evals` existed (older
-  workdirs' config.json); experiments/base.py holds the same block."""
-  # `enabled` is spelled out so that the command line can turn each off
-  # (overrides may only set existing fields).
-  return ml_collections.ConfigDict({
-      "pose_distance": {"enabled": True, "units_divisor": 3.0},
-      "hand_motion": {"enabled": True},
-      "backtranslation": {"enabled": True, "samples": 3},
-      "gloss_accuracy": {"enabled": True},
-      "langgloss": {"enabled": True},
-      "render": {"enabled": True, "size": 200},
-  })
+  """The `evals` block of experiments/base.py (the one place defaults live),
+  for configs written before it existed (older workdirs' config.json)."""
+  from experiments import base  # pylint: disable=g-import-not-at-top
+  return base.get_config().evals
 
 
 def evals_config(cfg) -> ml_collections.ConfigDict:

@@ -68,39 +68,18 @@ VARIANTS = {
 
 
 def model_config(variant: str = "smoke") -> ml_collections.ConfigDict:
-  """The complete model config (every field build_model reads), sized."""
+  """The complete model config (every field build_model reads), sized: the
+  model block of experiments/base.py with `variant`'s sizes."""
+  from experiments import base  # pylint: disable=g-import-not-at-top
   v = get_variant(variant)
-  return ml_collections.ConfigDict(dict(
-      variant=variant,
-      # "mlsf": one encoder-decoder group per language (stacked);
-      # "p2lg": prompt -> LangGloss (stage 1) -> pose (stage 2);
-      # "backtranslate": pose -> text (model/backtranslator.py).
-      mode="mlsf",
-      # mlsf only: one shared encoder-decoder + learned language embedding.
-      shared_multilingual=False,
-      p2lg_stage="joint",  # "joint" | "gloss" | "pose"
-      gloss_loss_weight=1.0,  # w in pose + w * xent ("joint")
-      num_encoder_layers=v.num_encoder_layers,
-      num_decoder_layers=v.num_decoder_layers,
-      # Stage-1 (prompt -> LangGloss) depths; width/heads/ff are shared.
-      gloss_encoder_layers=v.num_encoder_layers,
-      gloss_decoder_layers=v.num_decoder_layers,
-      d_model=v.d_model,
-      num_heads=v.num_heads,
-      d_ff=v.d_ff,
-      dropout=0.0,  # PT base: 0
-      compute_dtype="float32",  # or "bfloat16"; params stay float32
-      frame_dim=151,
-      future_prediction=1,  # k frames predicted per position
-      counter_only_input=False,  # decoder input = counter channel only
-      input_noise_std=0.0,  # Gaussian noise on decoder input joints (train)
-      # A head on the pooled encoder output predicting log(frames): the
-      # model's own timing without a counter threshold (length mode
-      # "length" at generation; see generate/pose_decode.py).
-      length_head=False,
-      length_loss_weight=1.0,
-      loss="mse",  # "mse" | "l1"
-  ))
+  cfg = ml_collections.ConfigDict(base.get_config().model.to_dict())
+  cfg.variant = variant
+  cfg.update(num_encoder_layers=v.num_encoder_layers,
+             num_decoder_layers=v.num_decoder_layers,
+             gloss_encoder_layers=v.num_encoder_layers,
+             gloss_decoder_layers=v.num_decoder_layers,
+             d_model=v.d_model, num_heads=v.num_heads, d_ff=v.d_ff)
+  return cfg
 
 
 # Fields that older workdirs' config.json still hold and nothing reads (the

@@ -5,7 +5,6 @@ order of calls)."""
 from typing import Any, NamedTuple
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
@@ -21,21 +20,9 @@ REPLAY_MIXES = ("append", "replace")
 
 
 def default_rl_config() -> ml_collections.ConfigDict:
-  """The `rl` config block with its defaults (see the module docstring)."""
-  cfg = ml_collections.ConfigDict()
-  cfg.mode = "mse"
-  cfg.eta = 1.0
-  cfg.priority_fn = "inv_mse"
-  cfg.priority_eps = 1e-6
-  cfg.skip_rule = "batch_quantile"
-  cfg.skip_threshold = 0.5
-  cfg.skip_unit = "example"
-  cfg.replay_capacity = 1024
-  cfg.replay_fraction = 0.25
-  cfg.replay_mix = "replace"
-  cfg.is_beta = ml_collections.FieldReference(None, field_type=float)
-  cfg.min_replay_size = 64
-  return cfg
+  """The rl block of experiments/base.py (where every default lives)."""
+  from experiments import base  # pylint: disable=g-import-not-at-top
+  return base.get_config().rl
 
 
 # What a block written before a field existed meant: replay_mix came after
