@@ -32,7 +32,6 @@ from signllm_jax import rl
 from signllm_jax import sharding
 from signllm_jax import state as state_lib
 from signllm_jax import workdir as workdir_lib
-from signllm_jax.data import datasets
 from signllm_jax.data import pipeline
 from signllm_jax.evaluate import dev_generation
 from signllm_jax.generate import pose_decode
@@ -175,12 +174,10 @@ def _peek(train_iter) -> dict:
 
 
 def load_data_assets(cfg):
-  """(dataset folder, tokenizer, pose statistics) of cfg.data, read once."""
+  """(dataset folder, tokenizer, pose statistics) of cfg.data: the same
+  objects the train iterator and the dev batches use (read once)."""
   try:
-    path = datasets.dataset_dir(cfg.data.name, cfg.data.config,
-                                cfg.data.data_dir or None)
-    return (path, datasets.load_tokenizer(path=path),
-            datasets.load_stats(path=path))
+    return pipeline.load_assets(cfg.data)
   except FileNotFoundError as e:
     raise TrainingError(str(e)) from None
 

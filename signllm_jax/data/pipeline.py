@@ -65,7 +65,9 @@ Data config fields (`default_data_config()`):
 from collections.abc import Iterator, Sequence
 import dataclasses
 import logging
+import functools
 import math
+import pathlib
 import sys
 from typing import Any
 
@@ -134,15 +136,32 @@ class _Artefacts:
 
 def _artefacts(cfg) -> _Artefacts:
   path = datasets.dataset_dir(cfg.name, cfg.config, cfg.data_dir)
+  # Configs written before pose_stats existed meant global statistics.
+  return _load_artefacts(str(path), cfg.get("pose_stats", "global"),
+                         str(cfg.langs))
+
+
+def load_assets(data_cfg) -> tuple[Any, tokenizer_lib.Tokenizer,
+                                   normalize.PoseStats]:
+  """(dataset folder, tokenizer, global statistics): what the trainer
+  copies into its workdir; read once per process with the pipeline's."""
+  art = _artefacts(data_cfg)
+  return art.path, art.tok, art.stats
+
+
+@functools.lru_cache(maxsize=8)
+def _load_artefacts(path_str: str, mode: str, langs: str) -> _Artefacts:
+  """One read per dataset folder and process: the train iterator, the dev
+  batches and the trainer share it (the files do not change under a run)."""
+  path = pathlib.Path(path_str)
   tok = datasets.load_tokenizer(path=path)
-  mode = cfg.get("pose_stats", "global")
   if mode not in ("global", "per_lang"):
     raise ValueError(f"pose_stats must be 'global' or 'per_lang', not "
                      f"{mode!r}")
   by_lang = None
   if mode == "per_lang":
     by_lang = {languages.lang_index(c): datasets.load_stats(path=path, lang=c)
-               for c in languages.parse_langs(cfg.langs)}
+               for c in languages.parse_langs(langs)}
   return _Artefacts(path, tok, datasets.load_stats(path=path), by_lang)
 
 
