@@ -1,5 +1,8 @@
 """2D OpenPose keypoints -> 3D skeleton, a JAX port of the authors' lifting.
 
+Over ~400 lines on purpose: normalisation, pruning, interpolation and the
+optimisation are one port of one published procedure, read side by side.
+
 Steps 2-4 of the video-keypoint pipeline (PAPER.md), after Zelinka & Kanis
 (WACV 2020) as shipped in the authors' `tools/2D_to_3D` (pose2D.py,
 pose2Dto3D.py, pose3D.py):

@@ -1,5 +1,9 @@
 """TFDS (array_record) -> grain -> sharded global batches.
 
+Over ~400 lines for now: the train iterator and the eval batches share the
+record transforms and the host/device plumbing; the next split is train vs
+eval halves.
+
 Train: for each group of examples (one language, or all languages when
 `language_homogeneous` is off, times one frame bucket) an infinite stream of
 record indices, reshuffled every epoch (seed + epoch) and split across hosts
