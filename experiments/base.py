@@ -53,7 +53,9 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       variant="smoke",
       # "mlsf": one encoder-decoder group per language (stacked);
       # "p2lg": prompt -> LangGloss (stage 1) -> pose (stage 2);
-      # "backtranslate": pose -> text (model/backtranslator.py).
+      # "backtranslate": pose -> text (model/backtranslator.py);
+      # "pose_tokenizer": poses -> per-part FSQ tokens -> poses
+      # (model/pose_tokenizer.py).
       mode="mlsf",
       # mlsf only: one shared encoder-decoder + learned language embedding.
       shared_multilingual=False,
@@ -71,6 +73,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       length_head=False,
       length_loss_weight=1.0,
       loss="mse",  # "mse" | "l1"
+      # pose_tokenizer only: conv width, frames per token, FSQ levels
+      # (8*5*5*5 = 1000 codes per part, the paper's 1k codebook).
+      tokenizer_channels=128,
+      tokenizer_downsample=4,
+      fsq_levels=(8, 5, 5, 5),
   ))
   # Sizes: None = the named variant's (model/variants.py VARIANTS); the
   # stage-1 (prompt -> LangGloss) depths default to the pose model's.

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
+from signllm_jax.model import pose_tokenizer
 from signllm_jax.model import variants
 
 
@@ -152,6 +153,8 @@ def total_loss(model_out, batch, model_cfg: ml_collections.ConfigDict):
   model_cfg = variants.resolve(model_cfg)
   if model_cfg.mode == "backtranslate":
     return backtranslation_loss(model_out, batch)
+  if model_cfg.mode == "pose_tokenizer":
+    return pose_tokenizer.reconstruction_loss(model_out, batch)
   example_mask_B = batch["example_mask"]
   b = example_mask_B.shape[0]
   zeros_B = jnp.zeros((b,), jnp.float32)

@@ -126,6 +126,7 @@ class LoadedWorkdir:
     m = self.cfg.model
     kind = ("P2LG" if m.mode == "p2lg" else
             "BT" if m.mode == "backtranslate" else
+            "pose-tokenizer" if m.mode == "pose_tokenizer" else
             "MLSF-shared" if m.shared_multilingual else "MLSF")
     return f"SignLLM-{kind} ({m.variant}, step {self.step})"
 

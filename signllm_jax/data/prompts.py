@@ -9,6 +9,15 @@ which are not copied here). Each has exactly one `{}` slot. Korean and Turkish
 templates never attach a case particle or suffix directly to the slot (its
 form would depend on the last sound of the sentence): the sentence is quoted
 and a noun ("문장", "cümle") carries the particle.
+
+Held-out templates: every fourth template of a language (`HELD_OUT`) is
+used only for dev/test prompts, so stage 1 is measured on wordings it never
+saw in training (`templates_for`). Naming the sign language: half of the
+prompts (`NAMED_FRACTION`) add a clause naming the sign language by its full
+name or its abbreviation, in the spoken language ("Auf
+Deutschschweizer Gebärdensprache (DSGS), bitte."). GSL and DSGS share the
+spoken text (German), so an unnamed prompt is told apart only by its
+template's wording; a named one names its language outright.
 """
 
 from collections.abc import Sequence
@@ -231,15 +240,90 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
 assert tuple(TEMPLATES) == languages.LANG_CODES
 
 
+# Names of each sign language as a user would write them in its paired
+# spoken language: the full name and the usual abbreviation.
+SIGN_LANGUAGE_NAMES: dict[str, tuple[str, ...]] = {
+    "ASL": ("American Sign Language", "ASL"),
+    "GSL": ("Deutscher Gebärdensprache", "DGS"),
+    "DSGS": ("Deutschschweizer Gebärdensprache", "DSGS"),
+    "LSF-CH": ("langue des signes française de Suisse romande", "LSF-SR"),
+    "LIS-CH": ("lingua dei segni italiana della Svizzera italiana", "LIS-SI"),
+    "LSA": ("lengua de señas argentina", "LSA"),
+    "KSL": ("한국수어", "KSL"),
+    "TSL": ("Türk İşaret Dili", "TİD"),
+}
+assert tuple(SIGN_LANGUAGE_NAMES) == languages.LANG_CODES
+
+# Clauses appended to a prompt to name its sign language ({} = a name).
+_NAMING: dict[str, tuple[str, ...]] = {
+    "en": ("In {}, please.", "I mean in {}."),
+    "de": ("Auf {}, bitte.", "Ich meine in {}."),
+    "fr": ("En {}, s'il te plaît.", "Je veux dire en {}."),
+    "it": ("In {}, per favore.", "Intendo in {}."),
+    "es": ("En {}, por favor.", "Digo en {}."),
+    "ko": ("{}로 부탁해요.", "{}로 알려 주세요."),
+    "tr": ("{} ile lütfen.", "{} ile göster."),
+}
+NAMED_FRACTION = 0.5
+HELD_OUT_EVERY = 4  # template i is held out when i % 4 == 3
+EVAL_SPLITS = ("dev", "test")
+
+
+def held_out(i: int) -> bool:
+  """Whether template `i` of a language is reserved for dev/test prompts."""
+  return i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1
+
+
+def templates_for(lang: str, split: str) -> tuple[str, ...]:
+  """The templates of `lang` a prompt of `split` may use.
+
+  train gets the others; dev and test get the held-out ones, so no test
+  template appears in training.
+  """
+  languages.lang_index(lang)
+  if split not in ("train",) + EVAL_SPLITS:
+    raise ValueError(f"unknown split {split!r}; known: train, "
+                     f"{', '.join(EVAL_SPLITS)}")
+  evaluating = split in EVAL_SPLITS
+  return tuple(t for i, t in enumerate(TEMPLATES[lang])
+               if held_out(i) == evaluating)
+
+
+def naming_clause(lang: str, name_index: int, clause_index: int) -> str:
+  """The clause naming `lang` (name and wording chosen by index)."""
+  spoken = languages.BY_CODE[lang].spoken
+  names = SIGN_LANGUAGE_NAMES[lang]
+  clauses = _NAMING[spoken]
+  return clauses[clause_index % len(clauses)].format(
+      names[name_index % len(names)])
+
+
 class LangGlossError(ValueError):
   """A malformed LangGloss string."""
 
 
-def make_prompt(text: str, lang: str, rng: np.random.Generator) -> str:
-  """Wraps `text` in a random question template of `lang`'s spoken language."""
-  languages.lang_index(lang)
-  templates = TEMPLATES[lang]
-  return templates[int(rng.integers(len(templates)))].format(text)
+def make_prompt(text: str, lang: str, rng: np.random.Generator, *,
+                split: str = "train",
+                named: bool | None = None) -> str:
+  """Wraps `text` in a random question template of `lang`'s spoken language.
+
+  The template comes from `split`'s share (`templates_for`). `named`
+  forces (True) or forbids (False) the clause naming the sign language;
+  None draws it with probability NAMED_FRACTION.
+  """
+  templates = templates_for(lang, split)
+  prompt = templates[int(rng.integers(len(templates)))].format(text)
+  if named is None:
+    named = bool(rng.random() < NAMED_FRACTION)
+  if named:
+    prompt += " " + naming_clause(lang, int(rng.integers(2)),
+                                  int(rng.integers(2)))
+  return prompt
+
+
+def names_language(prompt: str, lang: str) -> bool:
+  """Whether `prompt` names sign language `lang` (by a known name)."""
+  return any(name in prompt for name in SIGN_LANGUAGE_NAMES[lang])
 
 
 def make_lang_gloss(lang: str, tokens: Sequence[str]) -> str:

@@ -36,6 +36,7 @@ from signllm_jax.model import backtranslator
 from signllm_jax.model import encoder
 from signllm_jax.model import layers
 from signllm_jax.model import pose_decoder
+from signllm_jax.model import pose_tokenizer
 from signllm_jax.model import token_decoder
 from signllm_jax.model import variants
 
@@ -247,7 +248,7 @@ class P2LGModel(_Base):
     return out
 
 
-MODES = ("mlsf", "p2lg", "backtranslate")
+MODES = ("mlsf", "p2lg", "backtranslate", "pose_tokenizer")
 
 
 def build_model(model_cfg: ml_collections.ConfigDict, *, vocab_size: int,
@@ -265,6 +266,8 @@ def build_model(model_cfg: ml_collections.ConfigDict, *, vocab_size: int,
     # One SentencePiece vocabulary: the pipeline's text rows use its ids.
     return backtranslator.BackTranslator(
         model_cfg, vocab_size=vocab_size, bos_id=tokenizer.BOS_ID, rngs=rngs)
+  if model_cfg.mode == "pose_tokenizer":
+    return pose_tokenizer.PoseTokenizer(model_cfg, rngs=rngs)
   if model_cfg.mode == "mlsf":
     cls = (SharedMultilingualModel if model_cfg.shared_multilingual
            else MLSFModel)

@@ -42,8 +42,10 @@ def test_make_prompt_wraps_the_text_deterministically():
   text = "Der Mann isst das Brot."
   a = prompts.make_prompt(text, "GSL", np.random.default_rng(3))
   b = prompts.make_prompt(text, "GSL", np.random.default_rng(3))
-  assert a == b and text in a and a in {
-      t.format(text) for t in prompts.TEMPLATES["GSL"]}
+  assert a == b and text in a
+  assert prompts.make_prompt(text, "GSL", np.random.default_rng(3),
+                             named=False) in {
+      t.format(text) for t in prompts.templates_for("GSL", "train")}
   seen = {prompts.make_prompt(text, "GSL", np.random.default_rng(s))
           for s in range(40)}
   assert len(seen) > 5
@@ -79,3 +81,41 @@ def test_make_lang_gloss_validates():
     prompts.make_lang_gloss("ASL", ["TWO WORDS"])
   with pytest.raises(TypeError):
     prompts.make_lang_gloss("ASL", "MAN")
+
+
+def test_no_test_template_appears_in_training():
+  for lang, templates in prompts.TEMPLATES.items():
+    train = set(prompts.templates_for(lang, "train"))
+    test = set(prompts.templates_for(lang, "test"))
+    assert set(prompts.templates_for(lang, "dev")) == test
+    assert train and test and not train & test, lang
+    assert train | test == set(templates), lang
+  # The prompts themselves: every test prompt's template is held out.
+  text = "Der Mann isst das Brot."
+  train_prompts = {prompts.make_prompt(text, "DSGS", np.random.default_rng(s),
+                                       named=False) for s in range(200)}
+  test_prompts = {prompts.make_prompt(text, "DSGS", np.random.default_rng(s),
+                                      split="test", named=False)
+                  for s in range(200)}
+  assert not train_prompts & test_prompts
+  assert test_prompts == {t.format(text)
+                          for t in prompts.templates_for("DSGS", "test")}
+  with pytest.raises(ValueError, match="unknown split"):
+    prompts.templates_for("ASL", "validation")
+
+
+def test_half_of_the_prompts_name_their_sign_language():
+  rng = np.random.default_rng(0)
+  named = [prompts.names_language(prompts.make_prompt("x", lang, rng), lang)
+           for _ in range(400) for lang in ("ASL", "GSL", "DSGS", "LSA")]
+  assert 0.45 < np.mean(named) < 0.55
+  for lang in prompts.TEMPLATES:
+    p = prompts.make_prompt("x", lang, np.random.default_rng(1), named=True)
+    assert prompts.names_language(p, lang), p
+    # Unnamed: the bare template (a few templates name the language
+    # themselves, e.g. "한국수어로 ...").
+    p = prompts.make_prompt("x", lang, np.random.default_rng(1), named=False)
+    assert p in {t.format("x") for t in prompts.TEMPLATES[lang]}, p
+  # GSL and DSGS share a spoken language: their names tell them apart.
+  p = prompts.make_prompt("x", "DSGS", np.random.default_rng(2), named=True)
+  assert not prompts.names_language(p, "GSL")

@@ -120,7 +120,7 @@ def make_example(record: skels.Record, lang: str, split: str, *,
       "text": record.text,
       "gloss": gloss,
       "lang_gloss": prompts.make_lang_gloss(lang, tokens),
-      "prompt": prompts.make_prompt(record.text, lang, rng),
+      "prompt": prompts.make_prompt(record.text, lang, rng, split=split),
       "pose": np.asarray(record.pose, np.float32),
       "spans": np.zeros((0, 2), np.int32),
       "sign_ids": np.zeros((0,), np.int32),
@@ -131,10 +131,12 @@ def make_example(record: skels.Record, lang: str, split: str, *,
 class Builder(tfds.core.GeneratorBasedBuilder):
   """DatasetBuilder for Prompt2Sign from a local folder (manual_dir)."""
 
-  VERSION = tfds.core.Version("1.1.0")
+  VERSION = tfds.core.Version("1.2.0")
   RELEASE_NOTES = {
       "1.0.0": "Initial release.",
       "1.1.0": "Streaming and Beam builds; multi_v1/multi_dwpose configs.",
+      "1.2.0": "Prompts: dev/test use held-out templates; half of the "
+               "prompts name their sign language.",
   }
   BUILDER_CONFIGS = _configs()
   DEFAULT_CONFIG_NAME = "asl_v1"

@@ -67,8 +67,12 @@ class SynthSignConfig(tfds.core.BuilderConfig):
 class Builder(tfds.core.GeneratorBasedBuilder):
   """DatasetBuilder for the synthetic multilingual sign corpus."""
 
-  VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES = {"1.0.0": "Initial release."}
+  VERSION = tfds.core.Version("1.1.0")
+  RELEASE_NOTES = {
+      "1.0.0": "Initial release.",
+      "1.1.0": "Prompts: dev/test use held-out templates; half of the "
+               "prompts name their sign language.",
+  }
   BUILDER_CONFIGS = [
       SynthSignConfig(name="tiny", size="tiny", vocab_size=1000,
                       description="A few examples per language (tests)."),
