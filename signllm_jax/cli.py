@@ -95,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
   g.add_argument("--prompt", default="")
   g.add_argument("--input_file", default="",
                  help="batch mode: one text (MLSF) or prompt (p2lg) per line")
+  g.add_argument("--gloss", default="",
+                 help="--backend lexicon: glosses or a LangGloss")
+  p.add_argument("--backend", choices=["model", "lexicon", "retrieval"],
+                 default="model",
+                 help="model: the workdir's checkpoint; lexicon / retrieval: "
+                      "baselines fitted on the train split of its dataset "
+                      "(no checkpoint needed)")
   p.add_argument("--length", choices=["counter", "length", "oracle"],
                  default=None,
                  help="timing: the model's own by default (its length head "
@@ -146,7 +153,20 @@ def build_parser() -> argparse.ArgumentParser:
   m = csub.add_parser("migrate", help="rewrite checkpoints of the fused "
                       "'state' layout as params + opt_state, in place")
   m.add_argument("path", help="a workdir or its checkpoints/ folder")
+
+  p = sub.add_parser("serve", help="local web app: type a sentence, watch "
+                     "the skeleton, download files (needs the [serve] extra)")
+  p.add_argument("--workdir", required=True, help="a trained workdir")
+  p.add_argument("--host", default="127.0.0.1",
+                 help="address to listen on (default: this machine only)")
+  p.add_argument("--port", type=int, default=8000)
   return parser
+
+
+def _cmd_serve(args, overrides) -> int:
+  # Its handler lives in serve/, which needs the [serve] extra (fastapi).
+  from signllm_jax.serve import command  # pylint: disable=g-import-not-at-top
+  return command.cmd_serve(args, overrides)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
   from signllm_jax import commands  # pylint: disable=import-outside-toplevel
   try:
+    if args.command == "serve":
+      return _cmd_serve(args, overrides)
     return int(commands.dispatch(args, overrides) or 0)
   except commands.UserError as e:
     print(f"signllm {args.command}: error: {e}", file=sys.stderr)

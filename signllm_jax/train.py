@@ -32,6 +32,7 @@ from signllm_jax import rl
 from signllm_jax import sharding
 from signllm_jax import state as state_lib
 from signllm_jax import workdir as workdir_lib
+from signllm_jax.data import datasets
 from signllm_jax.data import pipeline
 from signllm_jax.evaluate import dev_generation
 from signllm_jax.generate import pose_decode
@@ -177,6 +178,12 @@ def load_data_assets(cfg):
   """(dataset folder, tokenizer, pose statistics) of cfg.data: the same
   objects the train iterator and the dev batches use (read once)."""
   try:
+    # The embedded corpus is built on first use (by a single process: two
+    # would race on the same folder); a real dataset must exist.
+    if jax.process_count() == 1:
+      datasets.ensure_built(cfg.data.name, cfg.data.config,
+                            cfg.data.data_dir or None,
+                            progress=bool(cfg.train.progress))
     return pipeline.load_assets(cfg.data)
   except FileNotFoundError as e:
     raise TrainingError(str(e)) from None
@@ -205,9 +212,10 @@ def _train(cfg, workdir: pathlib.Path, preempt: _Preemption) -> dict:
     rl.validate(cfg.rl)
   except ValueError as e:
     raise TrainingError(str(e)) from None
-  if cfg.model.mode == "backtranslate" and cfg.train.gen_eval_every:
-    raise TrainingError("train.gen_eval_every generates poses; a "
-                        "back-translation model produces text: set it to 0")
+  if (cfg.model.mode in ("backtranslate", "pose_tokenizer")
+      and cfg.train.gen_eval_every):
+    raise TrainingError(f"train.gen_eval_every generates poses from text; "
+                        f"a {cfg.model.mode} model does not: set it to 0")
   data_path, tokenizer, stats = load_data_assets(cfg)
   if jax.process_index() == 0:
     _write_config(cfg, workdir)

@@ -64,7 +64,14 @@ def write_assets(workdir: pathlib.Path, cfg, dataset_path: pathlib.Path,
   out = pathlib.Path(workdir) / ASSETS
   out.mkdir(parents=True, exist_ok=True)
   tokenizer.save(out / TOKENIZER)
-  (out / STATS).write_text(json.dumps(stats.to_dict()), encoding="utf-8")
+  stats_d = stats.to_dict()
+  if cfg.data.get("pose_stats", "global") == "per_lang":
+    # The model was trained on per-language normalisation: generation must
+    # de-normalise each language with its own statistics.
+    stats_d["by_lang"] = {
+        c: datasets.load_stats(path=dataset_path, lang=c).to_dict()
+        for c in languages.parse_langs(cfg.data.langs)}
+  (out / STATS).write_text(json.dumps(stats_d), encoding="utf-8")
   meta_file = pathlib.Path(dataset_path) / "metadata.json"
   info = {
       "name": cfg.data.name, "config": cfg.data.config,
@@ -78,13 +85,27 @@ def write_assets(workdir: pathlib.Path, cfg, dataset_path: pathlib.Path,
   return out
 
 
+def load_stats_by_lang(workdir: pathlib.Path
+                       ) -> dict[str, normalize.PoseStats] | None:
+  """Per-language statistics of a workdir trained with
+  data.pose_stats="per_lang" ({code: stats}); None for global ones."""
+  f = pathlib.Path(workdir) / ASSETS / STATS
+  if not f.is_file():
+    return None
+  by_lang = json.loads(f.read_text(encoding="utf-8")).get("by_lang")
+  if not by_lang:
+    return None
+  return {c: normalize.PoseStats.from_dict(d) for c, d in by_lang.items()}
+
+
 def load_assets(workdir: pathlib.Path, cfg
                 ) -> tuple[tokenizer_lib.Tokenizer, normalize.PoseStats]:
   """The workdir's tokenizer and statistics (older workdirs: the dataset's)."""
   assets = pathlib.Path(workdir) / ASSETS
   if (assets / TOKENIZER).is_file() and (assets / STATS).is_file():
-    stats = normalize.PoseStats.from_dict(json.loads(
-        (assets / STATS).read_text(encoding="utf-8")))
+    d = json.loads((assets / STATS).read_text(encoding="utf-8"))
+    d.pop("by_lang", None)
+    stats = normalize.PoseStats.from_dict(d)
     return tokenizer_lib.Tokenizer.load(assets / TOKENIZER), stats
   log.warning("%s has no %s/ (trained before workdirs held their "
               "tokenizer and statistics): reading them from the dataset "
@@ -116,6 +137,19 @@ class LoadedWorkdir:
   stats: normalize.PoseStats
   step: int
   langs: tuple[str, ...]  # the languages the model was trained on
+  # data.pose_stats="per_lang": each language's statistics; else None.
+  stats_by_lang: dict[str, normalize.PoseStats] | None = None
+
+  def stats_for(self, lang: str | None) -> normalize.PoseStats:
+    """The statistics that de-normalise `lang`'s produced frames."""
+    if self.stats_by_lang is None or lang is None:
+      return self.stats
+    try:
+      return self.stats_by_lang[lang]
+    except KeyError:
+      raise WorkdirError(
+          f"{self.workdir}: no pose statistics for {lang!r}; the model "
+          f"knows {', '.join(self.stats_by_lang)}") from None
 
   @property
   def mode(self) -> str:
@@ -186,4 +220,5 @@ def load_workdir(workdir: str | pathlib.Path, overrides: Sequence[str] = (),
   return LoadedWorkdir(workdir=workdir, cfg=cfg, mesh=mesh,
                        model=nnx.merge(graphdef, params),
                        tokenizer=tokenizer, stats=stats, step=step,
-                       langs=languages.parse_langs(cfg.data.langs))
+                       langs=languages.parse_langs(cfg.data.langs),
+                       stats_by_lang=load_stats_by_lang(workdir))

@@ -60,3 +60,43 @@ def test_a_checkpoint_of_another_model_is_named_not_reinitialised(
   with pytest.raises(workdir_lib.WorkdirError,
                      match="does not fit this model .*params/"):
     workdir_lib.load_workdir(workdir, ["model.d_model=48"])
+
+
+def test_per_language_statistics_travel_with_the_workdir(tmp_path,
+                                                         tmp_path_factory):
+  """A model trained with data.pose_stats=per_lang is de-normalised with
+  each language's own statistics, read from W/assets."""
+  data_dir = trained.tiny_data_dir(tmp_path_factory)
+  cfg = config_lib.load_config(
+      "experiments/mlsf_cpu.py:smoke",
+      trained.smoke_overrides(data_dir, steps=2)
+      + ["data.pose_stats=per_lang", "data.langs=ASL,KSL"])
+  workdir = tmp_path / "w"
+  train.train_and_evaluate(cfg, workdir)
+  loaded = workdir_lib.load_workdir(workdir)
+  assert set(loaded.stats_by_lang) == {"ASL", "KSL"}
+  path = datasets.dataset_dir("synth_sign", "tiny", data_dir)
+  for lang in ("ASL", "KSL"):
+    want = datasets.load_stats(path=path, lang=lang)
+    got = loaded.stats_for(lang)
+    np.testing.assert_allclose(got.mean_Jx3, want.mean_Jx3, rtol=1e-6)
+    assert got.std == pytest.approx(want.std)
+  # What the workdir holds is what generation uses (SynthSign's languages
+  # share statistics, so shift one language's to see it read back).
+  f = workdir / workdir_lib.ASSETS / workdir_lib.STATS
+  d = json.loads(f.read_text())
+  d["by_lang"]["KSL"]["mean_Jx3"] = (
+      np.asarray(d["by_lang"]["KSL"]["mean_Jx3"]) + 1.0).tolist()
+  f.write_text(json.dumps(d))
+  moved = workdir_lib.load_workdir(workdir)
+  np.testing.assert_allclose(moved.stats_for("KSL").mean_Jx3,
+                             loaded.stats_for("KSL").mean_Jx3 + 1.0,
+                             rtol=1e-6)
+  np.testing.assert_allclose(moved.stats.mean_Jx3, loaded.stats.mean_Jx3)
+  with pytest.raises(workdir_lib.WorkdirError, match="no pose statistics"):
+    loaded.stats_for("GSL")
+  # A global-statistics workdir has none per language.
+  glob = workdir_lib.load_workdir(trained.trained_workdir(
+      tmp_path_factory, "experiments/mlsf_cpu.py:smoke"))
+  assert glob.stats_by_lang is None
+  assert glob.stats_for("ASL") is glob.stats

@@ -137,6 +137,30 @@ def dataset_dir(name: str, config: str | None, data_dir=None) -> pathlib.Path:
   return versions[-1]
 
 
+# Generated from code in this repository: building one needs no download, so
+# train / evaluate build it on first use (as tfds.load does).
+EMBEDDED = ("synth_sign",)
+
+
+def ensure_built(name: str, config: str | None, data_dir=None, *,
+                 progress: bool = True) -> pathlib.Path:
+  """dataset_dir, first building an embedded corpus that is missing.
+
+  A real dataset (prompt2sign, pose_lexicon) needs its source files and an
+  explicit `signllm data build`: for it a missing build stays an error.
+  """
+  try:
+    return dataset_dir(name, config, data_dir)
+  except FileNotFoundError:
+    if name not in EMBEDDED:
+      raise
+  root = pathlib.Path(data_dir).expanduser() if data_dir else (
+      default_data_dir())
+  _log.warning("dataset %s/%s is not built in %s: building it now (embedded "
+               "corpus, nothing downloaded)", name, config, root)
+  return build_dataset(name, config, data_dir=root, progress=progress)
+
+
 def data_source(path: os.PathLike, split: str):
   """A random-access `tfds` data source (array_record) for one split."""
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top

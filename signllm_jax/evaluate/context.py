@@ -35,6 +35,8 @@ class Example:
   spans: np.ndarray
   lang_gloss_ref: str = ""
   lang_gloss_pred: str | None = None
+  # Prompt2LangGloss: stage 2 alone, from the reference LangGloss.
+  ref_gloss_TxJx3: np.ndarray | None = None
 
 
 @dataclasses.dataclass
@@ -95,6 +97,11 @@ class Context:
 
 def oracle_row(model_name: str) -> str:
   return f"{model_name}, oracle length"
+
+
+def reference_gloss_row(model_name: str) -> str:
+  """Prompt2LangGloss stage 2 alone: poses from the reference LangGloss."""
+  return f"{model_name}, reference LangGloss"
 
 
 @dataclasses.dataclass

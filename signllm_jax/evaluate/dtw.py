@@ -284,3 +284,109 @@ def dtw_accumulated_batch(hyp_BxHxD, ref_BxRxD, hyp_lengths_B, ref_lengths_B,
                             jnp.asarray(ref_BxRxD, jnp.float32),
                             jnp.asarray(hyp_lengths_B, jnp.int32),
                             jnp.asarray(ref_lengths_B, jnp.int32), frame_cost)
+
+
+# --------------------------------------------------------------------------
+# The optimal path itself (alignment-based metrics, e.g. the recogniser
+# after DTW alignment): the accumulated-cost matrix in JAX, the backtrack on
+# the host. Same recursion and tie order as `dtw_accumulated`.
+
+
+def accumulated_matrix(hyp_HxD: jax.Array, ref_RxD: jax.Array,
+                       frame_cost: FrameCost = mje_frame_cost) -> jax.Array:
+  """[R, H] accumulated cost of every cell (padding cannot reach a cell
+  (i, j) inside the lengths: its value depends on smaller i, j only)."""
+  num_r, num_h = ref_RxD.shape[0], hyp_HxD.shape[0]
+  rows_R = jnp.arange(num_r)
+  inf = jnp.array(jnp.inf, jnp.float32)
+
+  def shift(x_R):
+    return jnp.concatenate([jnp.full((1,), inf), x_R[:-1]])
+
+  def step(carry, k):
+    d_km1, d_km2 = carry
+    cols_R = k - rows_R
+    in_grid_R = (cols_R >= 0) & (cols_R < num_h)
+    cost_R = frame_cost(ref_RxD, hyp_HxD[jnp.clip(cols_R, 0, num_h - 1)])
+    best_R = jnp.minimum(shift(d_km2), jnp.minimum(shift(d_km1), d_km1))
+    best_R = jnp.where((k == 0) & (rows_R == 0), 0.0, best_R)
+    d_k = jnp.where(in_grid_R, cost_R.astype(jnp.float32) + best_R, inf)
+    return (d_k, d_km1), d_k
+
+  init = (jnp.full((num_r,), inf), jnp.full((num_r,), inf))
+  _, d_KxR = jax.lax.scan(step, init, jnp.arange(num_r + num_h - 1))
+  cols_H = jnp.arange(num_h)
+  return d_KxR[rows_R[:, None] + cols_H[None], rows_R[:, None]]
+
+
+@functools.partial(jax.jit, static_argnames=("frame_cost",))
+def _matrix_batch(hyp_BxHxD, ref_BxRxD, frame_cost):
+  return jax.vmap(accumulated_matrix, in_axes=(0, 0, None))(
+      hyp_BxHxD, ref_BxRxD, frame_cost)
+
+
+def backtrack(d_RxH: np.ndarray, ref_len: int, hyp_len: int) -> np.ndarray:
+  """[P, 2] (reference frame, hypothesis frame) pairs of the optimal path,
+  from (0, 0) to (ref_len - 1, hyp_len - 1); diagonal, then up, then left
+  win ties (as in `dtw_accumulated`)."""
+  i, j = int(ref_len) - 1, int(hyp_len) - 1
+  path = [(i, j)]
+  while i > 0 or j > 0:
+    diag = d_RxH[i - 1, j - 1] if i > 0 and j > 0 else np.inf
+    up = d_RxH[i - 1, j] if i > 0 else np.inf
+    left = d_RxH[i, j - 1] if j > 0 else np.inf
+    if diag <= min(up, left):
+      i, j = i - 1, j - 1
+    elif up <= left:
+      i -= 1
+    else:
+      j -= 1
+    path.append((i, j))
+  return np.array(path[::-1], np.int64)
+
+
+def mje_paths(hyps: list[np.ndarray], refs: list[np.ndarray], *,
+              batch_size: int = 32, multiple: int = 64) -> list[np.ndarray]:
+  """The DTW-MJE optimal path ([P, 2], reference frame first) of each pair
+  of [T, J, 3] poses; padded to multiples of `multiple` (few compiles)."""
+  if len(hyps) != len(refs) or not hyps:
+    raise ValueError(f"need equal, non-zero numbers of produced and "
+                     f"reference poses, got {len(hyps)} and {len(refs)}")
+  for name, seqs in (("hypothesis", hyps), ("reference", refs)):
+    for k, s in enumerate(seqs):
+      if np.ndim(s) != 3 or np.shape(s)[1:] != (skeleton.NUM_JOINTS, 3) or (
+          not len(s)):
+        raise ValueError(f"{name} {k}: expected [T >= 1, "
+                         f"{skeleton.NUM_JOINTS}, 3], got {np.shape(s)}")
+  longest = max(len(s) for s in list(hyps) + list(refs))
+  t_pad = max(multiple, -(-longest // multiple) * multiple)
+
+  def rows(seqs):  # coordinate-major, as mje_frame_cost reads them
+    out = np.zeros((batch_size, t_pad, 3 * skeleton.NUM_JOINTS), np.float32)
+    for b, s in enumerate(seqs):
+      out[b, :len(s)] = np.swapaxes(np.asarray(s, np.float32), 1, 2).reshape(
+          len(s), -1)
+    return out
+
+  paths = []
+  for s in range(0, len(hyps), batch_size):
+    h, r = hyps[s:s + batch_size], refs[s:s + batch_size]
+    d = np.asarray(_matrix_batch(jnp.asarray(rows(h)), jnp.asarray(rows(r)),
+                                 mje_frame_cost))
+    paths += [backtrack(d[b], len(r[b]), len(h[b])) for b in range(len(h))]
+  return paths
+
+
+def map_spans(path_Px2: np.ndarray, spans_Sx2: np.ndarray) -> np.ndarray:
+  """Reference spans [s, e) -> hypothesis spans through a DTW path: from the
+  first to one past the last hypothesis frame matched to the span's frames
+  (every reference frame is on the path, so no span comes out empty)."""
+  path = np.asarray(path_Px2, np.int64).reshape(-1, 2)
+  spans = np.asarray(spans_Sx2, np.int64).reshape(-1, 2)
+  ref_len = int(path[:, 0].max()) + 1
+  out = np.zeros_like(spans)
+  for k, (s, e) in enumerate(spans):
+    s, e = min(max(int(s), 0), ref_len - 1), min(max(int(e), 1), ref_len)
+    hit = path[(path[:, 0] >= s) & (path[:, 0] < max(e, s + 1)), 1]
+    out[k] = hit.min(), hit.max() + 1
+  return out

@@ -5,8 +5,10 @@
   averaged per language. Poses are compared in the internal convention
   after de-normalisation (a missing ground-truth joint is the mean pose, as
   the model saw it).
-- `HandMotion` ("hand_motion"): the hand-motion (hand travel) ratio,
-  produced / ground truth, per language (motion.py); still poses score 0.
+- `HandMotion` ("hand_motion"): the hand-motion ratio (mean hand speed)
+  and the hand-travel ratio (total hand path length, SLRTP 2025's "total
+  distance"), produced / ground truth, per language (motion.py); still
+  poses score 0 on both.
 - `Render` ("render"): GIFs produced | ground truth of the first
   `cfg.evaluate.render_samples` examples per language into
   `{workdir}/samples/`.
@@ -108,7 +110,7 @@ class PoseDistance:
 
 
 class HandMotion:
-  """Hand-motion ratio produced / ground truth (motion.py)."""
+  """Hand-motion and hand-travel ratios produced / ground truth."""
 
   def __call__(self, ctx: context_lib.Context) -> context_lib.Result:
     refs = ctx.systems[report_lib.GROUND_TRUTH]
@@ -116,13 +118,16 @@ class HandMotion:
     for lang in ctx.langs:
       rows = ctx.rows(lang)
       for name, poses in ctx.systems.items():
-        try:
-          ratio = motion.hand_motion_ratio([poses[i] for i in rows],
-                                           [refs[i] for i in rows])
-        except ValueError as e:  # references without hand motion
-          log.warning("%s: hand-motion ratio undefined: %s", lang, e)
-          ratio = None
-        metrics[lang][name] = {"hand_motion_ratio": ratio}
+        prod, ref = [poses[i] for i in rows], [refs[i] for i in rows]
+        row = {}
+        for key, ratio_fn in (("hand_motion_ratio", motion.hand_motion_ratio),
+                              ("hand_travel", motion.hand_travel_ratio)):
+          try:
+            row[key] = ratio_fn(prod, ref)
+          except ValueError as e:  # references without hand motion
+            log.warning("%s: %s undefined: %s", lang, key, e)
+            row[key] = None
+        metrics[lang][name] = row
     return context_lib.Result(metrics=metrics)
 
 

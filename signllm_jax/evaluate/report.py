@@ -1,13 +1,16 @@
 """Evaluation report: per-language tables in the paper's layout, JSON + MD.
 
 `pose_metrics` computes the pose-side numbers for one system (PT's DTW,
-DTW-MJE, hand-motion ratio; `signllm evaluate` gets them from the
+DTW-MJE, hand-motion and hand-travel ratios; `signllm evaluate` gets them
+from the
 evaluators of evaluators.py, which fill these columns). `build_report`
 gathers metrics per language and system (a column no evaluator filled
 prints as a dash); `to_markdown` prints one table per language with the
-columns BLEU-1..4, ROUGE, DTW, DTW-MJE, hand-motion ratio and gloss
-accuracy (synthetic data only), rows: the model(s), then mean pose, nearest
-neighbour, ground truth, and a note saying which timing produced the poses.
+columns BLEU-1..4, ROUGE, DTW, DTW-MJE, hand-motion ratio, hand travel and
+gloss accuracy on scaled and on DTW-aligned spans (synthetic data only),
+rows: the model(s), then mean pose, nearest neighbour, lexicon (where the
+dataset has isolated signs), ground truth, and a note saying which timing
+produced the poses.
 """
 
 import json
@@ -25,11 +28,13 @@ COLUMNS = (
     ("bleu1", "BLEU-1"), ("bleu2", "BLEU-2"), ("bleu3", "BLEU-3"),
     ("bleu4", "BLEU-4"), ("rouge", "ROUGE"), ("dtw", "DTW"),
     ("dtw_mje", "DTW-MJE"), ("hand_motion_ratio", "Hand motion ratio"),
+    ("hand_travel", "Hand travel"),
     ("gloss_accuracy", "Gloss acc. (synthetic)"),
+    ("gloss_accuracy_dtw", "Gloss acc. DTW (synthetic)"),
 )
-MEAN_POSE, NEAREST_NEIGHBOUR, GROUND_TRUTH = (
-    "mean pose", "nearest neighbour", "ground truth")
-BASELINE_ROWS = (MEAN_POSE, NEAREST_NEIGHBOUR, GROUND_TRUTH)
+MEAN_POSE, NEAREST_NEIGHBOUR, LEXICON, GROUND_TRUTH = (
+    "mean pose", "nearest neighbour", "lexicon", "ground truth")
+BASELINE_ROWS = (MEAN_POSE, NEAREST_NEIGHBOUR, LEXICON, GROUND_TRUTH)
 TIMINGS = {
     "predicted": "predicted counter (the model stops when its counter "
                  "reaches 1; its own length)",
@@ -37,6 +42,7 @@ TIMINGS = {
                         "frame count; its own length)",
     "oracle": "oracle length (ground-truth frame count, as PT's published "
               "DTW)",
+    "baselines": "no model; each baseline keeps its own timing",
 }
 # PT's DTW numbers are in its file units (internal coordinates / 3).
 PT_UNITS_DIVISOR = 3.0
@@ -58,7 +64,7 @@ def pose_metrics(produced: Sequence[np.ndarray],
                  drop_hyp_first: bool = False,
                  units_divisor: float = PT_UNITS_DIVISOR,
                  batch_size: int = 32) -> dict[str, float]:
-  """Mean PT-DTW, mean DTW-MJE and the hand-motion ratio of one system.
+  """Mean PT-DTW, mean DTW-MJE, hand-motion and hand-travel ratios.
 
   Args:
     produced: per example [T, 50, 3] internal poses (counter (i+1)/T
@@ -88,12 +94,12 @@ def pose_metrics(produced: Sequence[np.ndarray],
         r_pad[..., :-1].reshape(len(r_len), -1, skeleton.NUM_JOINTS, 3),
         h_len - h_off, r_len))
   to_pose = lambda f: f[:, :-1].reshape(-1, skeleton.NUM_JOINTS, 3)
-  ratio = motion.hand_motion_ratio(
-      [to_pose(h[1:] if drop_hyp_first else h) for h in hyp],
-      [to_pose(r) for r in ref])
+  hyp_poses = [to_pose(h[1:] if drop_hyp_first else h) for h in hyp]
+  ref_poses = [to_pose(r) for r in ref]
   return {"dtw": float(np.mean(np.concatenate(dtws))),
           "dtw_mje": float(np.mean(np.concatenate(mjes))),
-          "hand_motion_ratio": ratio}
+          "hand_motion_ratio": motion.hand_motion_ratio(hyp_poses, ref_poses),
+          "hand_travel": motion.hand_travel_ratio(hyp_poses, ref_poses)}
 
 
 def _order(systems: Sequence[str]) -> list[str]:

@@ -25,6 +25,7 @@ from signllm_jax.data import datasets
 from signllm_jax.evaluate import context as context_lib
 from signllm_jax.evaluate import evaluators as evaluators_lib
 from signllm_jax.evaluate import report as report_lib
+from signllm_jax.evaluate import stage1 as stage1_lib
 from signllm_jax.evaluate import systems as systems_lib
 
 log = logging.getLogger(__name__)
@@ -33,11 +34,15 @@ EvaluateError = context_lib.EvaluateError
 BASELINE_TRAIN_EXAMPLES = systems_lib.BASELINE_TRAIN_EXAMPLES
 
 
-def _systems_note(model_name: str) -> str:
+def _systems_note(model_name: str, mode: str) -> str:
+  p2lg = (f" Row '{context_lib.reference_gloss_row(model_name)}' is stage 2 "
+          "alone (poses from the reference LangGloss, its own timing); the "
+          "model's own row runs end to end from the prompt."
+          if mode == "p2lg" else "")
   return (f"Row '{context_lib.oracle_row(model_name)}' uses ground-truth "
-          "timing. Mean pose: the mean training pose for the reference "
-          "length; nearest neighbour: the training clip with the most "
-          "similar text (its own length).")
+          f"timing.{p2lg} Mean pose: the mean training pose for the "
+          "reference length; nearest neighbour: the training clip with the "
+          "most similar text (its own length).")
 
 
 def run_evaluators(evaluators: Mapping[str, evaluators_lib.Evaluator],
@@ -133,8 +138,9 @@ def evaluate_workdir(workdir: str | pathlib.Path, *, split: str | None = None,
   data_cfg = ml_collections.ConfigDict(cfg.data.to_dict())
   data_cfg.language_homogeneous = True  # per-language caps and MLSF groups
   try:
-    path = datasets.dataset_dir(cfg.data.name, cfg.data.config,
-                                cfg.data.data_dir or None)
+    path = datasets.ensure_built(cfg.data.name, cfg.data.config,
+                                 cfg.data.data_dir or None,
+                                 progress=progress)
     examples = systems_lib.produce(loaded, data_cfg, split, max_examples,
                                    progress=progress)
   except EvaluateError:
@@ -156,6 +162,16 @@ def evaluate_workdir(workdir: str | pathlib.Path, *, split: str | None = None,
       evaluate_cfg=evaluate_cfg, data_cfg=cfg.data, workdir=workdir,
       split=split, fps=systems_lib.FPS)
   out = run_evaluators(evaluators, ctx)
+  stage1 = None
+  if loaded.mode == "p2lg":
+    # Level 1 of 3 (then stage 2 from the reference LangGloss and end to
+    # end, rows of the pose tables): greedy and beam against the reference.
+    records = stage1_lib.collect(loaded, data_cfg, split, max_examples,
+                                 progress=progress)
+    stage1 = stage1_lib.score_records(records)
+    (workdir / f"stage1_{split}.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+        encoding="utf-8")
   settings = {
       "workdir": str(workdir), "step": loaded.step, "split": split,
       "dataset": f"{cfg.data.name}/{cfg.data.config}",
@@ -168,16 +184,23 @@ def evaluate_workdir(workdir: str | pathlib.Path, *, split: str | None = None,
   }
   if out["skipped"]:
     settings["skipped"] = out["skipped"]
+  if stage1 is not None:
+    settings["stage1"] = stage1
   settings["seconds"] = {"generate": round(t_gen, 1),
                          "evals": out["seconds"],
                          "total": round(time.perf_counter() - t0, 1)}
-  note = " ".join([_systems_note(model_name), *out["notes"]])
+  note = " ".join([_systems_note(model_name, loaded.mode),
+                   systems_lib.lexicon_note(examples, fitted), *out["notes"]])
   report = report_lib.build_report(
       out["results"], timing=systems_lib.own_timing(loaded), note=note,
       settings=settings)
   n = len(examples)
   markdown = (f"## {model_name} on {cfg.data.name}/{cfg.data.config} "
               f"{split} ({n} examples)\n\n" + report_lib.to_markdown(report))
+  if stage1 is not None:
+    markdown += ("\n### Stage 1: prompt -> LangGloss (prompts of held-out "
+                 "templates; half name their sign language)\n\n"
+                 + stage1_lib.to_markdown(stage1))
   json_path, md_path = report_lib.write_report(report,
                                                workdir / f"eval_{split}")
   md_path.write_text(markdown, encoding="utf-8")

@@ -22,10 +22,19 @@ Decisions:
   padded (by repeating a row) to one shape, so one compile serves them all.
 - `--convention pt` writes neck-centred poses (PT sources are neck-centred);
   `prompt2sign` writes them as produced.
+- `--backend lexicon|retrieval` needs no checkpoint: the baselines
+  (signllm_jax/baselines/) are fitted on the train split of the dataset the
+  workdir names (W/assets/dataset.json). The lexicon reads `--text` word by
+  word against the isolated signs' citation forms, `--gloss` as glosses (or a
+  LangGloss), and `--prompt` through the workdir's Prompt2LangGloss stage 1;
+  unknown words or glosses are skipped and printed, an input with none
+  known is an error. Retrieval returns the training clip of the most
+  similar training text. Both keep their own timing.
 """
 
 import collections
 import dataclasses
+import json
 import logging
 import pathlib
 from typing import Any, Sequence
@@ -36,8 +45,12 @@ import tqdm
 
 from signllm_jax import languages
 from signllm_jax import workdir as workdir_lib
+from signllm_jax.baselines import fit as baselines_fit
+from signllm_jax.baselines import lexicon as lexicon_lib
+from signllm_jax.data import datasets
 from signllm_jax.data import normalize
 from signllm_jax.data import pipeline as data_pipeline
+from signllm_jax.data import prompts
 from signllm_jax.data import skels
 from signllm_jax.generate import gloss_decode
 from signllm_jax.generate import pose_decode
@@ -46,6 +59,7 @@ from signllm_jax.generate import writers
 log = logging.getLogger(__name__)
 
 FPS = writers.FPS
+BACKENDS = ("model", "lexicon", "retrieval")
 
 
 class GenerateError(ValueError):
@@ -74,6 +88,7 @@ class Request:
   source: str  # the text or the prompt
   lang: str | None  # required for MLSF; a hint (or None) for P2LG
   where: str  # for messages: "--text", "in.txt line 3"
+  kind: str = "text"  # "text" | "prompt" | "gloss" (the lexicon backend)
 
 
 @dataclasses.dataclass
@@ -84,9 +99,10 @@ class Generated:
   lang: str  # the sign language ("" when a P2LG LangGloss has no tag)
   pose_TxJx3: np.ndarray  # de-normalised, float32
   counter_T: np.ndarray  # the model's predicted counter per frame
-  timing: str  # "predicted" | "oracle"
+  timing: str  # "predicted" | "oracle" | "lexicon" | "retrieval"
   lang_gloss: str | None = None  # the decoded LangGloss (P2LG)
   truncated: bool = False  # the input was cut to the model's max length
+  skipped: tuple[str, ...] = ()  # lexicon: unknown words / glosses
 
 
 def check_request(loaded: LoadedWorkdir, req: Request) -> None:
@@ -281,7 +297,8 @@ def generate(loaded: LoadedWorkdir, requests: Sequence[Request], *,
         lang = decoded_lang or lang
       results[i] = Generated(
           id=f"{i:04d}_{lang or 'XX'}", source=req.source, lang=lang,
-          pose_TxJx3=frames_to_pose(frames, loaded.stats),
+          pose_TxJx3=frames_to_pose(frames,
+                                    loaded.stats_for(lang or None)),
           counter_T=frames[:, -1].copy(), timing=out["timing"],
           lang_gloss=gloss_text, truncated=truncated[row])
   return results  # type: ignore[return-value]
@@ -335,8 +352,154 @@ def _requests_from_args(args, mode: str) -> list[Request]:
   return [Request(source=text, lang=lang, where="--text")]
 
 
+# --------------------------------------------------------------------------
+# Model-free backends (signllm_jax/baselines/).
+
+
+def workdir_dataset(workdir: str | pathlib.Path, overrides: Sequence[str] = ()
+                    ) -> tuple[pathlib.Path, Any]:
+  """(dataset folder, tokenizer) of a workdir: W/assets/dataset.json's path,
+  else (or with a data.data_dir override) the dataset its config names."""
+  workdir = pathlib.Path(workdir)
+  try:
+    cfg = workdir_lib.read_config(workdir, overrides)
+    tokenizer, _ = workdir_lib.load_assets(workdir, cfg)
+  except workdir_lib.WorkdirError as e:
+    raise GenerateError(str(e)) from None
+  info_file = workdir / workdir_lib.ASSETS / workdir_lib.DATASET
+  info = (json.loads(info_file.read_text(encoding="utf-8"))
+          if info_file.is_file() else {})
+  recorded = pathlib.Path(info["path"]) if info.get("path") else None
+  moved = any(o.startswith("data.data_dir=") for o in overrides)
+  if recorded is not None and recorded.is_dir() and not moved:
+    return recorded, tokenizer
+  try:
+    return datasets.dataset_dir(cfg.data.name, cfg.data.config,
+                                cfg.data.data_dir or None), tokenizer
+  except FileNotFoundError as e:
+    raise GenerateError(
+        f"{workdir}: the baseline backends read the train split of the "
+        f"workdir's dataset ({recorded or cfg.data.name}), which is not "
+        f"there: {e}; pass --config.data.data_dir=DIR if it moved") from None
+
+
+def _stage1_glosses(workdir, requests: Sequence[Request], overrides
+                    ) -> list[Request]:
+  """Prompts -> gloss requests through the workdir's Prompt2LangGloss."""
+  loaded = load_workdir(workdir, overrides)
+  if loaded.mode != "p2lg":
+    raise GenerateError(
+        f"{workdir}: --prompt with --backend lexicon needs a Prompt2LangGloss "
+        f"model (stage 1 writes the glosses); this one is {loaded.mode}: "
+        "pass --text or --gloss")
+  b = int(loaded.cfg.data.batch_size)
+  out = []
+  for s in range(0, len(requests), b):
+    chunk = requests[s:s + b]
+    arrays, _ = _source_rows(loaded, chunk)
+    rows = decode_lang_gloss(loaded, _pad_rows(arrays, b))
+    for r, row in zip(chunk, rows):
+      text = loaded.tokenizer.decode(row)
+      lang = lang_of_gloss(text) or r.lang
+      print(f"{r.where}	LangGloss (stage 1): {text}")
+      out.append(Request(source=text, lang=lang, where=r.where, kind="gloss"))
+  return out
+
+
+def generate_baseline(workdir: str | pathlib.Path,
+                      requests: Sequence[Request], backend: str, *,
+                      overrides: Sequence[str] = (),
+                      progress: bool = False) -> list[Generated]:
+  """Poses of the lexicon or retrieval baseline, in input order.
+
+  Raises GenerateError for a request without a known language or with
+  nothing known to the lexicon, and for a dataset it cannot fit on.
+  """
+  if backend not in BACKENDS[1:]:
+    raise GenerateError(f"--backend must be one of {', '.join(BACKENDS)}, "
+                        f"got {backend!r}")
+  if not requests:
+    raise GenerateError("nothing to generate (no input)")
+  if any(r.kind == "prompt" for r in requests):
+    if backend != "lexicon":
+      raise GenerateError("--prompt needs the model or lexicon backend")
+    requests = _stage1_glosses(workdir, requests, overrides)
+  for r in requests:
+    if not r.source.strip():
+      raise GenerateError(f"{r.where}: empty {r.kind}")
+    if not r.lang:
+      raise GenerateError(f"{r.where}: no sign language given: pass --lang "
+                          "or write 'LANG<TAB>text' lines")
+    if r.lang not in languages.BY_CODE:
+      raise GenerateError(f"{r.where}: unknown sign language {r.lang!r}; "
+                          f"known: {', '.join(languages.LANG_CODES)}")
+    if backend == "retrieval" and r.kind == "gloss":
+      raise GenerateError(f"{r.where}: retrieval matches texts; pass --text")
+  path, tokenizer = workdir_dataset(workdir, overrides)
+  try:
+    fitted = baselines_fit.fit(path, sorted({r.lang for r in requests}),
+                               tokenizer, progress=progress)
+  except (baselines_fit.FitError, ValueError) as e:
+    raise GenerateError(str(e)) from None
+  results = []
+  for i, r in enumerate(requests):
+    f = fitted[r.lang]
+    gloss_text, skipped = None, ()
+    if backend == "retrieval":
+      pose = f.retrieval.predict(r.source)
+    else:
+      if f.lexicon is None:
+        raise GenerateError(f"{path}: no lexicon to read {r.where} with: "
+                            f"{f.lexicon_reason}")
+      try:
+        pose, rep = (f.lexicon.predict_glosses(r.source) if r.kind == "gloss"
+                     else f.lexicon.predict_text(r.source))
+      except lexicon_lib.UnknownInputError as e:
+        raise GenerateError(f"{r.where}: {e}") from None
+      gloss_text = prompts.make_lang_gloss(r.lang, rep.used)
+      skipped = tuple(rep.skipped)
+    n = len(pose)
+    results.append(Generated(
+        id=f"{i:04d}_{r.lang}", source=r.source, lang=r.lang,
+        pose_TxJx3=np.asarray(pose, np.float32),
+        counter_T=((np.arange(n) + 1) / n).astype(np.float32),
+        timing=backend, lang_gloss=gloss_text, skipped=skipped))
+  return results
+
+
+def _baseline_requests(args) -> list[Request]:
+  """--text / --gloss / --prompt / --input_file for the baseline backends;
+  an input line that is a LangGloss is read as glosses."""
+  lang = args.lang.strip() or None
+  input_file = getattr(args, "input_file", "")
+  if input_file:
+    reqs = read_input_file(input_file, mode="mlsf", default_lang=lang)
+    for r in reqs:
+      try:
+        prompts.parse_lang_gloss(r.source)
+        r.kind = "gloss"
+      except prompts.LangGlossError:
+        pass
+    return reqs
+  for kind in ("gloss", "prompt", "text"):
+    value = getattr(args, kind, "") or ""
+    if value:
+      return [Request(source=value, lang=lang, where=f"--{kind}", kind=kind)]
+  return [Request(source="", lang=lang, where="--text")]
+
+
 def generate_cli(args, overrides: Sequence[str] = ()) -> list[pathlib.Path]:
   """`signllm generate`; returns the written paths (GenerateError: bad use)."""
+  backend = getattr(args, "backend", None) or "model"
+  if backend not in BACKENDS:
+    raise GenerateError(f"--backend must be one of {', '.join(BACKENDS)}, "
+                        f"got {backend!r}")
+  if backend == "model" and getattr(args, "gloss", ""):
+    raise GenerateError("--gloss needs --backend lexicon (a model reads "
+                        "--text or --prompt)")
+  if backend != "model" and args.length:
+    raise GenerateError(f"--length sets the model's timing; the {backend} "
+                        "backend keeps its own")
   try:
     formats = writers.parse_formats(args.formats)
   except ValueError as e:
@@ -344,6 +507,17 @@ def generate_cli(args, overrides: Sequence[str] = ()) -> list[pathlib.Path]:
   if args.convention not in skels.CONVENTIONS:
     raise GenerateError(f"--convention must be one of "
                         f"{', '.join(skels.CONVENTIONS)}")
+  if backend != "model":
+    requests = _baseline_requests(args)
+    results = generate_baseline(args.workdir, requests, backend,
+                                overrides=overrides,
+                                progress=len(requests) > 1)
+    for g in results:
+      if g.lang_gloss is not None:
+        print(f"{g.id}\tlexicon: {len(g.lang_gloss.split()) // 2} signs "
+              f"({g.lang_gloss}); skipped {len(g.skipped)} unknown"
+              + (f": {' '.join(g.skipped)}" if g.skipped else ""))
+    return _write(results, args, formats, len(results) > 1)
   if args.length:
     check_length_mode(args.length)
   loaded = load_workdir(args.workdir, overrides)
@@ -352,6 +526,10 @@ def generate_cli(args, overrides: Sequence[str] = ()) -> list[pathlib.Path]:
                         "model, not a pose model; `signllm evaluate "
                         "--config.evaluate.backtranslation_workdir=...` uses "
                         "it")
+  if loaded.mode == "pose_tokenizer":
+    raise GenerateError(f"{args.workdir}: a pose tokenizer (poses -> "
+                        "tokens -> poses), not a text -> pose model; "
+                        "experiments/pose_tokenizer_report.py measures it")
   length_mode = args.length or own_timing(loaded)
   requests = _requests_from_args(args, loaded.mode)
   batch_mode = len(requests) > 1 or bool(getattr(args, "input_file", ""))
@@ -363,9 +541,13 @@ def generate_cli(args, overrides: Sequence[str] = ()) -> list[pathlib.Path]:
       print(f"{g.id}\tLangGloss: {g.lang_gloss}")
     if g.truncated:
       print(f"{g.id}\twarning: input truncated to the model's max length")
+  return _write(results, args, formats, batch_mode)
+
+
+def _write(results, args, formats, progress: bool) -> list[pathlib.Path]:
   try:
     return writers.write_outputs(results, args.out, formats=formats,
                                  convention=args.convention,
-                                 progress=batch_mode)
+                                 progress=progress)
   except ValueError as e:
     raise GenerateError(str(e)) from None

@@ -178,7 +178,7 @@ def test_frames_with_counter():
 @pytest.mark.real_data
 def test_mean_pose_dtw_on_phoenix_dev(sample_data_dir):
   # README: a constant mean training pose scores PT-DTW "about 12.1" on dev.
-  from signllm_jax.evaluate import baselines
+  from signllm_jax.baselines import mean_pose
   from signllm_jax.evaluate import report
 
   def read(split):
@@ -187,7 +187,41 @@ def test_mean_pose_dtw_on_phoenix_dev(sample_data_dir):
             .reshape(-1, 50, 3) * 3 for line in path.open()]
 
   train, dev = read("train"), read("dev")
-  mean = baselines.MeanPoseBaseline().fit(train)
+  mean = mean_pose.MeanPoseBaseline().fit(train)
   scores = report.pose_metrics([mean.predict(len(r)) for r in dev], dev)
   assert 11.5 < scores["dtw"] < 12.6
   assert scores["hand_motion_ratio"] == 0.0
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_mje_path_is_the_optimal_alignment(seed):
+  rng = np.random.default_rng(seed)
+  ref = rng.normal(size=(7, 50, 3)).astype(np.float32)
+  hyp = rng.normal(size=(11, 50, 3)).astype(np.float32)
+  (path,) = dtw.mje_paths([hyp], [ref])
+  # A monotone, connected path from (0, 0) to the last cells ...
+  assert tuple(path[0]) == (0, 0) and tuple(path[-1]) == (6, 10)
+  steps = np.diff(path, axis=0)
+  assert ((steps >= 0) & (steps <= 1)).all() and (steps.sum(1) >= 1).all()
+  # ... whose cost and length are the DP's optimum.
+  cost = np.mean(np.linalg.norm(ref[path[:, 0]] - hyp[path[:, 1]], axis=-1),
+                 axis=-1)
+  total, length = _mje_reference(ref, hyp)
+  assert cost.sum() == pytest.approx(total, rel=1e-5)
+  assert len(path) == length
+
+
+def test_mje_path_of_identical_and_stretched_sequences():
+  rng = np.random.default_rng(2)
+  ref = rng.normal(size=(9, 50, 3)).astype(np.float32)
+  stretched = np.repeat(ref, 2, axis=0)  # each frame held twice
+  same, slow = dtw.mje_paths([ref, stretched], [ref, ref])
+  np.testing.assert_array_equal(same, np.stack([np.arange(9)] * 2, 1))
+  np.testing.assert_array_equal(slow[:, 1] // 2, slow[:, 0])
+  spans = np.array([[0, 3], [3, 9]])
+  np.testing.assert_array_equal(dtw.map_spans(same, spans), spans)
+  np.testing.assert_array_equal(dtw.map_spans(slow, spans), 2 * spans)
+  # Spans reaching past the reference are clipped, never empty.
+  np.testing.assert_array_equal(dtw.map_spans(same, [[8, 12]]), [[8, 9]])
+  with pytest.raises(ValueError, match="hypothesis 0"):
+    dtw.mje_paths([np.zeros((0, 50, 3))], [ref])

@@ -122,6 +122,10 @@ def test_hand_motion_ratio(tmp_path):
     assert rows[MODEL]["hand_motion_ratio"] == pytest.approx(1.0, rel=1e-5)
     assert rows[DOUBLE]["hand_motion_ratio"] == pytest.approx(2.0, rel=1e-5)
     assert rows[report_lib.MEAN_POSE]["hand_motion_ratio"] == 0.0
+    assert rows[report_lib.GROUND_TRUTH]["hand_travel"] == pytest.approx(1.0)
+    assert rows[MODEL]["hand_travel"] == pytest.approx(1.0, rel=1e-5)
+    assert rows[DOUBLE]["hand_travel"] == pytest.approx(2.0, rel=1e-5)
+    assert rows[report_lib.MEAN_POSE]["hand_travel"] == 0.0
 
 
 def test_backtranslation_scores_each_system_on_its_own_texts(tmp_path):

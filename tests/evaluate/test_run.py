@@ -12,7 +12,7 @@ from signllm_jax.evaluate import run
 from tests import trained
 
 PER_LANG = 2
-SYSTEMS = 5  # model, model with oracle length, the three baselines
+SYSTEMS = 6  # model, model with oracle length, the four baselines
 
 
 class RecordingTranslator:
@@ -77,6 +77,9 @@ def test_rows_and_ground_truth_ceiling(evaluated):
     assert gt["dtw_mje"] == pytest.approx(0.0, abs=1e-6)
     assert gt["hand_motion_ratio"] == pytest.approx(1.0)
     assert gt["gloss_accuracy"] == pytest.approx(100.0)
+    assert gt["gloss_accuracy_dtw"] == pytest.approx(100.0)
+    assert gt["hand_travel"] == pytest.approx(1.0)
+    assert mean["hand_travel"] == 0.0
     # A still pose: no hand motion, worse than the truth on every metric.
     assert mean["hand_motion_ratio"] == 0.0
     assert mean["dtw"] > 1.0 and mean["dtw_mje"] > 0.05
