@@ -13,10 +13,19 @@ Colours (RGB): body grey-blue, left hand (joints 8-28) orange, right hand
 colour. Missing (NaN) joints are not drawn, nor any bone touching them.
 A thin bar at the bottom shows progress through the sequence (it also keeps
 consecutive GIF frames distinct: Pillow merges identical GIF frames).
-Titles are drawn with Pillow's default font (Latin scripts; glyphs it lacks,
-e.g. Hangul, show as boxes).
+Titles are drawn glyph by glyph from the first font that has the glyph:
+$SIGNLLM_FONT (font files, separated by os.pathsep), then DejaVu Sans (it
+ships with matplotlib: Latin with every accent, Turkish, Greek, Cyrillic),
+then the system's fonts (matplotlib's font finder: fontconfig, or the usual
+font folders). Hangul needs a system font such as Noto Sans CJK or Nanum
+(`apt-get install fonts-noto-cjk` or `fonts-nanum`, `brew install --cask
+font-noto-sans-cjk`, or any .ttf/.otf via SIGNLLM_FONT); characters no font
+has are drawn as boxes, with one warning per process naming them.
 """
 
+import functools
+import logging
+import os
 import pathlib
 
 import cv2
@@ -28,11 +37,19 @@ from PIL import ImageFont
 
 from signllm_jax import skeleton
 
+_log = logging.getLogger(__name__)
+
 BODY_RGB = (70, 110, 170)
 LEFT_HAND_RGB = (235, 120, 30)
 RIGHT_HAND_RGB = (40, 160, 70)
 BACKGROUND_RGB = (255, 255, 255)
 TITLE_HEIGHT = 24
+TITLE_FONT_PX = 13
+FONT_ENV = "SIGNLLM_FONT"
+FONT_HINT = ("install a font that has them (Debian/Ubuntu: `apt-get install "
+             "fonts-noto-cjk` or `fonts-nanum`; macOS: `brew install --cask "
+             "font-noto-sans-cjk`) or point SIGNLLM_FONT at a .ttf/.otf file")
+_warned_missing: set[str] = set()
 
 
 def _bone_colour(child: int) -> tuple[int, int, int]:
@@ -79,10 +96,93 @@ class _Projector:
     return xy * self.scale + self.offset
 
 
+def _style_rank(path: str) -> tuple[int, str]:
+  """Regular sans faces first, so the fallback looks like the main font."""
+  name = pathlib.Path(path).stem.lower()
+  styled = any(w in name for w in ("bold", "italic", "oblique", "light",
+                                   "thin", "black", "heavy", "mono",
+                                   "coding", "extra", "condensed"))
+  sans = any(w in name for w in ("sans", "gothic"))
+  return (2 * styled + (not sans), name)
+
+
+@functools.lru_cache(maxsize=1)
+def font_candidates() -> tuple[str, ...]:
+  """Font files to draw titles with, in the order they are tried."""
+  from matplotlib import font_manager  # pylint: disable=g-import-not-at-top
+  env = [p for p in os.environ.get(FONT_ENV, "").split(os.pathsep) if p]
+  for p in env:
+    if not pathlib.Path(p).is_file():
+      _log.warning("%s names %s, which is not a file", FONT_ENV, p)
+  bundled = str(pathlib.Path(font_manager.__file__).parent / "mpl-data" /
+                "fonts" / "ttf" / "DejaVuSans.ttf")
+  found = font_manager.findSystemFonts(fontext="ttf")
+  found += font_manager.findSystemFonts(fontext="otf")
+  system = sorted(set(found) - {bundled}, key=_style_rank)
+  return tuple(dict.fromkeys(
+      p for p in [*env, bundled, *system] if pathlib.Path(p).is_file()))
+
+
+@functools.lru_cache(maxsize=None)
+def _codepoints(path: str) -> frozenset[int]:
+  """The characters a font file maps (empty if it cannot be read)."""
+  from fontTools import ttLib  # pylint: disable=g-import-not-at-top
+  try:
+    font = ttLib.TTFont(path, fontNumber=0, lazy=True)
+    cmap = font.getBestCmap() or {}
+    font.close()
+  except Exception:  # pylint: disable=broad-except
+    return frozenset()  # an unreadable file is no candidate
+  return frozenset(cmap)
+
+
+@functools.lru_cache(maxsize=None)
+def _pil_font(path: str | None, px: int):
+  if path is None:
+    return ImageFont.load_default(size=px)
+  return ImageFont.truetype(path, px, index=0)
+
+
+def font_for(char: str) -> str | None:
+  """The first candidate font file that has `char` (None: none has it)."""
+  code = ord(char)
+  for path in font_candidates():
+    if code in _codepoints(path):
+      return path
+  return None
+
+
+def title_runs(text: str) -> list[tuple[str, str | None]]:
+  """Splits text into (run, font file) pieces; warns once per process about
+  characters that no font has (they fall back to Pillow's own font)."""
+  runs: list[tuple[str, str | None]] = []
+  missing = []
+  for ch in text:
+    path = font_for(ch) if not ch.isspace() else (runs[-1][1] if runs
+                                                  else None)
+    if path is None and not ch.isspace():
+      missing.append(ch)
+    if runs and runs[-1][1] == path:
+      runs[-1] = (runs[-1][0] + ch, path)
+    else:
+      runs.append((ch, path))
+  new = sorted(set(missing) - _warned_missing)
+  if new:
+    _warned_missing.update(new)
+    _log.warning("no font has the characters %s: titles show boxes for "
+                 "them; %s", "".join(new), FONT_HINT)
+  return runs
+
+
 def _title_strip(title: str, width: int) -> np.ndarray:
   img = Image.new("RGB", (width, TITLE_HEIGHT), BACKGROUND_RGB)
-  ImageDraw.Draw(img).text((6, 5), title, fill=(0, 0, 0),
-                           font=ImageFont.load_default())
+  draw = ImageDraw.Draw(img)
+  x = 6.0
+  for run, path in title_runs(title):
+    font = _pil_font(path, TITLE_FONT_PX)
+    draw.text((x, TITLE_HEIGHT / 2), run, fill=(0, 0, 0), font=font,
+              anchor="lm")
+    x += draw.textlength(run, font=font)
   return np.asarray(img)
 
 
@@ -201,4 +301,50 @@ def render_frame_png(pose_Jx3: np.ndarray, path: str | pathlib.Path, *,
   path = pathlib.Path(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   Image.fromarray(frame).save(path, format="PNG")
+  return path
+
+
+def render_strip(pose_TxJx3: np.ndarray, *,
+                 reference: np.ndarray | None = None, frames: int = 6,
+                 size: tuple[int, int] = (120, 120), title: str | None = None,
+                 labels: tuple[str, str] = ("produced", "truth"),
+                 flip_y: bool = False) -> np.ndarray:
+  """A frame strip: `frames` evenly spaced frames in a row (first to last),
+  the reference's below it at the same relative times; one shared scale.
+
+  Returns RGB [H, frames * w, 3] uint8; H = title + one or two rows.
+  """
+  if frames < 1:
+    raise ValueError(f"frames must be >= 1, got {frames}")
+  poses = [_check(pose_TxJx3, "pose")] + (
+      [_check(reference, "reference")] if reference is not None else [])
+  w, h = int(size[0]), int(size[1])
+  project = _Projector(poses, (w, h), flip_y, TITLE_HEIGHT)
+  rows = []
+  if title:
+    rows.append(_title_strip(title, w * frames))
+  for label, pose in zip(labels, poses):
+    picks = np.round(np.linspace(0, len(pose) - 1, frames)).astype(int)
+    panels = []
+    for k, t in enumerate(picks):
+      text = f"{t + 1}/{len(pose)}"
+      text = f"{label} {text}" if k == 0 else text
+      panels.append(_draw(pose[t], project, (w, h), _title_strip(text, w),
+                          (t + 1) / len(pose)))
+    rows.append(np.concatenate(panels, axis=1))
+  return np.concatenate(rows, axis=0)
+
+
+def render_strip_png(pose_TxJx3: np.ndarray, path: str | pathlib.Path, *,
+                     reference: np.ndarray | None = None, frames: int = 6,
+                     size: tuple[int, int] = (120, 120),
+                     title: str | None = None,
+                     flip_y: bool = False) -> pathlib.Path:
+  """`render_strip` written as a PNG (palette-compressed: small files)."""
+  strip = render_strip(pose_TxJx3, reference=reference, frames=frames,
+                       size=size, title=title, flip_y=flip_y)
+  path = pathlib.Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  Image.fromarray(strip).quantize(colors=64).save(path, format="PNG",
+                                                  optimize=True)
   return path

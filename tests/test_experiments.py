@@ -58,7 +58,9 @@ def test_default_config_builds_abstractly(path):
   model_cfg, count = _check_complete(cfg)
   per_group = signllm.param_count_per_group(model_cfg.variant,
                                             mode=model_cfg.mode)
-  assert count >= per_group
+  # Counter-only decoder input has a 1-row input projection instead of
+  # 151 rows (a few per cent of a cpu-2m group fewer).
+  assert count >= (0.95 if model_cfg.counter_only_input else 1.0) * per_group
 
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)

@@ -101,3 +101,92 @@ def test_bad_input(tmp_path):
     render.render(_pose(2), tmp_path / "x.avi")
   with pytest.raises(ValueError, match=r"pose must be \[T, 50, 3\]"):
     render.render(np.zeros((2, 49, 3)), tmp_path / "x.gif")
+
+
+# Titles in every script: glyphs come from the first font that has them.
+
+def _title_pixels(title, width=240):
+  return render._title_strip(title, width).astype(int)
+
+
+def _distinct(a, b):
+  return np.abs(_title_pixels(a) - _title_pixels(b)).sum() > 0
+
+
+def test_accented_latin_and_turkish_titles_have_their_glyphs():
+  # DejaVu Sans ships with matplotlib (a dependency): always there.
+  assert render.font_for("ğ") is not None
+  for plain, accented in [("g", "ğ"), ("s", "ş"), ("I", "İ"), ("i", "ı"),
+                          ("e", "é"), ("a", "à"), ("o", "ö")]:
+    assert _distinct(plain, accented), (plain, accented)
+  # A missing glyph draws the same box for every character: these differ.
+  assert _distinct("ğ", "ş") and _distinct("İ", "ı")
+
+
+def _hangul_font():
+  font = render.font_for("한")
+  if font is None:
+    pytest.skip("no font with Hangul on this machine (apt-get install "
+                "fonts-nanum, or SIGNLLM_FONT=/path/to/font.ttf)")
+  return font
+
+
+def test_hangul_titles_have_their_glyphs():
+  _hangul_font()
+  assert _distinct("가", "나") and _distinct("한국어", "수어")
+  runs = render.title_runs("KSL: 한국 수어")
+  assert [r for r, _ in runs] == ["KSL: ", "한국 수어"]
+  assert runs[0][1] != runs[1][1]  # Latin and Hangul from different fonts
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+def test_hangul_title_in_gif_and_mp4(tmp_path, suffix):
+  _hangul_font()
+  title = "KSL: 한국 수어"
+  path = render.render(_pose(3), tmp_path / f"k{suffix}", size=(200, 80),
+                       title=title)
+  frame = iio.imread(path, index=0,
+                     plugin="pyav" if suffix == ".mp4" else None)[..., :3]
+  strip = frame[:render.TITLE_HEIGHT].astype(int)
+  want = _title_pixels(title, 200)
+  boxes = _title_pixels("KSL: \ue000\ue000 \ue000\ue000", 200)  # no glyphs
+  assert np.abs(strip - want).mean() < np.abs(strip - boxes).mean() / 2
+
+
+def test_missing_glyphs_warn_once(monkeypatch, caplog):
+  bundled = render.font_candidates()[0]
+  monkeypatch.setattr(render, "font_candidates", lambda: (bundled,))
+  monkeypatch.setattr(render, "_warned_missing", set())
+  with caplog.at_level("WARNING", logger="signllm_jax.render"):
+    render.render_frames(_pose(4), title="KSL: 한국")
+    render.render_frames(_pose(4), title="KSL: 한국")
+  warnings = [r for r in caplog.records if "no font has" in r.message]
+  assert len(warnings) == 1
+  assert "한" in warnings[0].message and "fonts-noto-cjk" in \
+      warnings[0].message
+
+
+def test_font_from_the_environment_comes_first(monkeypatch):
+  bundled = render.font_candidates()[-1]
+  monkeypatch.setenv(render.FONT_ENV, bundled)
+  render.font_candidates.cache_clear()
+  try:
+    assert render.font_candidates()[0] == bundled
+  finally:
+    monkeypatch.delenv(render.FONT_ENV)
+    render.font_candidates.cache_clear()
+
+
+def test_render_strip(tmp_path):
+  pose, ref = _pose(9), _pose(5)
+  strip = render.render_strip(pose, reference=ref, frames=4, size=(60, 50),
+                              title="ASL: hello")
+  assert strip.shape == (render.TITLE_HEIGHT + 2 * 50, 4 * 60, 3)
+  alone = render.render_strip(pose, frames=3, size=(60, 50))
+  assert alone.shape == (50, 3 * 60, 3)
+  path = render.render_strip_png(pose, tmp_path / "s.png", reference=ref)
+  img = iio.imread(path)
+  assert img.shape[:2] == (2 * 120, 6 * 120)
+  assert _has_colour(img[..., :3], render.LEFT_HAND_RGB, tol=30) > 0
+  with pytest.raises(ValueError, match="frames must be"):
+    render.render_strip(pose, frames=0)
