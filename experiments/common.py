@@ -65,3 +65,19 @@ def apply_smoke(cfg) -> None:
   cfg.generate.max_gloss_len = 32
   cfg.rl.replay_capacity = 32
   cfg.rl.min_replay_size = 8
+
+
+def apply_cpu_run(cfg, steps: int, *, warmup_steps: int = 400) -> None:
+  """The 2-core CPU recipes' shared training settings: up to 128 frames in
+  two buckets, a cosine schedule to 5% over `steps`, logs every 50 steps,
+  a dev evaluation and a checkpoint every 500 (measured in mlsf_cpu.py)."""
+  cfg.data.max_frames = 128
+  cfg.data.frame_buckets = (64, 128)
+  cfg.optim.schedule = "cosine"
+  cfg.optim.warmup_steps = warmup_steps
+  cfg.optim.final_lr_frac = 0.05
+  cfg.train.steps = steps
+  cfg.train.log_every = 50
+  cfg.train.eval_every = 500
+  cfg.train.eval_batches = 16
+  cfg.train.ckpt_every = 500

@@ -34,16 +34,7 @@ def get_config(arg=None):
   cfg.model.length_head = True
   cfg.data.config = args["size"]
   cfg.data.batch_size = 8  # the paper's (PAPER.md)
-  cfg.data.max_frames = 128
-  cfg.data.frame_buckets = (64, 128)
-  cfg.optim.schedule = "cosine"
-  cfg.optim.warmup_steps = 400
-  cfg.optim.final_lr_frac = 0.05
-  cfg.train.steps = args["steps"]
-  cfg.train.log_every = 50
-  cfg.train.eval_every = 500
-  cfg.train.eval_batches = 16
-  cfg.train.ckpt_every = 500
+  common.apply_cpu_run(cfg, args["steps"])
   if args["smoke"]:
     common.apply_smoke(cfg)
   return cfg

@@ -26,18 +26,9 @@ def get_config(arg=None):
   cfg.data.config = args["size"]
   cfg.data.language_homogeneous = False  # one tokenizer for all languages
   cfg.data.batch_size = 16
-  cfg.data.max_frames = 128
-  cfg.data.frame_buckets = (64, 128)   # multiples of the downsampling
   cfg.data.too_long = "truncate"
   cfg.optim.lr = 2e-3
-  cfg.optim.schedule = "cosine"
-  cfg.optim.warmup_steps = 200
-  cfg.optim.final_lr_frac = 0.05
-  cfg.train.steps = args["steps"]
-  cfg.train.log_every = 50
-  cfg.train.eval_every = 500
-  cfg.train.eval_batches = 16
-  cfg.train.ckpt_every = 500
+  common.apply_cpu_run(cfg, args["steps"], warmup_steps=200)
   if args["smoke"]:
     common.apply_smoke(cfg)
     cfg.model.tokenizer_channels = 16

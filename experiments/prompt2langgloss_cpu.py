@@ -39,21 +39,12 @@ def get_config(arg=None):
   cfg.data.config = args["size"]
   cfg.data.language_homogeneous = False  # one shared stage-2 model
   cfg.data.batch_size = 8
-  cfg.data.max_frames = 128
-  cfg.data.frame_buckets = (64, 128)
   # SynthSign prompts are at most ~60 tokens and LangGlosses ~20 (4 signs
   # with tags); shorter rows are cheaper steps.
   cfg.data.max_prompt_len = 80
   cfg.data.max_gloss_len = 32
   cfg.generate.max_gloss_len = 32
-  cfg.optim.schedule = "cosine"
-  cfg.optim.warmup_steps = 400
-  cfg.optim.final_lr_frac = 0.05
-  cfg.train.steps = args["steps"]
-  cfg.train.log_every = 50
-  cfg.train.eval_every = 500
-  cfg.train.eval_batches = 16
-  cfg.train.ckpt_every = 500
+  common.apply_cpu_run(cfg, args["steps"])
   if args["smoke"]:
     common.apply_smoke(cfg)
   return cfg

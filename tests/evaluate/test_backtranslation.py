@@ -48,14 +48,15 @@ def test_trainer_runs_the_backtranslate_mode_and_learns(bt_workdir, tok):
   first, last = records[2], records[6]
   # Untrained: about log(V) per token. Six Adam steps (lr 3e-3) on fresh
   # mixed-language batches lower it at every logged step and learn the
-  # end-of-sentence and frequent tokens (accuracy 0.05, 0.14, 0.11: each
+  # end-of-sentence and frequent tokens (accuracy 0.05, 0.14, 0.11 on tiny
+  # 1.0.0; 0.059, 0.065, 0.086 on 1.1.0, whose tokenizer differs: each
   # value is one batch's, so only the trend is asserted).
   assert first["train/loss"] > 0.9 * np.log(tok.vocab_size)
   losses = [records[s]["train/loss"] for s in (2, 4, 6)]
   assert losses == sorted(losses, reverse=True), losses
   assert last["train/loss"] < first["train/loss"] - 0.2, losses
   accuracy = [records[s]["train/token_accuracy"] for s in (2, 4, 6)]
-  assert accuracy[0] + 0.03 < accuracy[-1] <= 1.0, accuracy
+  assert accuracy[0] + 0.01 < accuracy[-1] <= 1.0, accuracy
   assert last["train/text_xent"] == pytest.approx(last["train/loss"])
 
 
