@@ -13,7 +13,6 @@ The one place of evaluate/ besides systems.py that runs a model: a P2LG
 workdir's `signllm evaluate` calls it for the report's stage-1 table.
 """
 
-import collections
 from typing import Any, Sequence
 
 import jax
@@ -24,6 +23,7 @@ from signllm_jax import languages
 from signllm_jax.data import datasets
 from signllm_jax.data import pipeline
 from signllm_jax.data import prompts
+from signllm_jax.evaluate import caps
 from signllm_jax.evaluate import context as context_lib
 from signllm_jax.evaluate import gloss_metrics
 from signllm_jax.generate import gloss_decode
@@ -70,23 +70,18 @@ def collect(loaded, data_cfg, split: str, max_examples: int | None, *,
   source = datasets.data_source(path, split)
   batches = pipeline.make_eval_batches(data_cfg, mesh=loaded.mesh,
                                        split=split)
-  limit = max_examples if max_examples and max_examples > 0 else None
-  count = collections.Counter()
+  cap = caps.PerLanguageCap(max_examples)
   out = []
   for batch in tqdm.tqdm(batches, total=len(batches), desc=f"stage 1 {split}",
                          disable=not progress):
     lang_B = np.asarray(jax.device_get(batch["lang"]))
-    if limit is not None and count[int(lang_B[0])] >= limit:
+    if cap.full(lang_B[0]):
       continue
     preds = {d: decode(loaded, batch, d) for d in decodings}
     host = jax.device_get({k: batch[k] for k in ("idx", "example_mask")})
-    for row in np.flatnonzero(host["example_mask"]):
-      lang_id = int(lang_B[row])
-      if limit is not None and count[lang_id] >= limit:
-        continue
-      count[lang_id] += 1
+    for row in cap.take(lang_B, host["example_mask"]):
       rec = source[int(host["idx"][row])]
-      lang = languages.LANG_CODES[lang_id]
+      lang = languages.LANG_CODES[int(lang_B[row])]
       prompt = _str(rec["prompt"])
       out.append({
           "lang": lang, "prompt": prompt,

@@ -29,6 +29,7 @@ from signllm_jax.baselines import fit as fit_lib
 from signllm_jax.baselines import lexicon as lexicon_lib
 from signllm_jax.data import datasets
 from signllm_jax.data import pipeline
+from signllm_jax.evaluate import caps
 from signllm_jax.evaluate import context as context_lib
 from signllm_jax.evaluate import report as report_lib
 from signllm_jax.generate import pipeline as gen
@@ -65,14 +66,13 @@ def produce(loaded, data_cfg, split: str, max_examples: int, *,
   source = datasets.data_source(path, split)
   batches = pipeline.make_eval_batches(data_cfg, mesh=loaded.mesh,
                                        split=split)
-  limit = max_examples if max_examples and max_examples > 0 else None
+  cap = caps.PerLanguageCap(max_examples)
   timing = gen.own_timing(loaded)
-  count = collections.Counter()
   out: list[context_lib.Example] = []
   for batch in tqdm.tqdm(batches, total=len(batches), desc=f"evaluate {split}",
                          disable=not progress):
     lang_B = np.asarray(jax.device_get(batch["lang"]))
-    if limit is not None and count[int(lang_B[0])] >= limit:
+    if cap.full(lang_B[0]):
       continue  # batches are single-language: skip before generating
     pred = gen.generate_batch(loaded, batch, length_mode=timing)
     orc = gen.generate_batch(loaded, batch, length_mode="oracle",
@@ -84,11 +84,8 @@ def produce(loaded, data_cfg, split: str, max_examples: int, *,
           lang_gloss=np.asarray(jax.device_get(batch["lang_gloss"])))
     host = jax.device_get({k: batch[k] for k in
                            ("pose", "length", "idx", "example_mask")})
-    for row in np.flatnonzero(host["example_mask"]):
+    for row in cap.take(lang_B, host["example_mask"]):
       lang_id = int(lang_B[row])
-      if limit is not None and count[lang_id] >= limit:
-        continue
-      count[lang_id] += 1
       rec = source[int(host["idx"][row])]
       n = int(host["length"][row])
       lang = languages.LANG_CODES[lang_id]

@@ -30,6 +30,7 @@ from signllm_jax.data import datasets
 from signllm_jax.data import normalize
 from signllm_jax.data import pipeline
 from signllm_jax.data.synth import recognizer
+from signllm_jax.evaluate import caps
 from signllm_jax.evaluate import context as context_lib
 from signllm_jax.evaluate import synth_evals
 from signllm_jax.model import fsq
@@ -71,7 +72,7 @@ def evaluate(loaded, data_cfg, split: str, max_examples: int | None, *,
   lexicon = synth_evals.dataset_lexicon(metadata)
   batches = pipeline.make_eval_batches(data_cfg, mesh=loaded.mesh,
                                        split=split)
-  limit = max_examples if max_examples and max_examples > 0 else None
+  cap = caps.PerLanguageCap(max_examples)
   count = collections.Counter()
   parts = {name: np.r_[start:stop] for name, start, stop in tok_lib.PARTS}
   mje = {name: [] for name in parts}
@@ -81,15 +82,15 @@ def evaluate(loaded, data_cfg, split: str, max_examples: int | None, *,
   for batch in tqdm.tqdm(batches, total=len(batches),
                          desc=f"tokenizer {split}", disable=not progress):
     lang_B = np.asarray(jax.device_get(batch["lang"]))
+    if cap.full(lang_B[0]):
+      continue
     recon, indices = _roundtrip(model, batch["pose"])
     host = jax.device_get({"pose": batch["pose"], "length": batch["length"],
                            "idx": batch["idx"],
                            "example_mask": batch["example_mask"],
                            "recon": recon, "indices": indices})
-    for row in np.flatnonzero(host["example_mask"]):
+    for row in cap.take(lang_B, host["example_mask"]):
       lang = languages.LANG_CODES[int(lang_B[row])]
-      if limit is not None and count[lang] >= limit:
-        continue
       count[lang] += 1
       n = int(host["length"][row])
       ref = _pose(host["pose"][row, :n, :-1], loaded.stats)
