@@ -20,8 +20,23 @@ def _cfg(**kw):
 
 
 # Like a pose, few degrees of freedom drive many coordinates: two slow
-# random-phase sinusoids, mixed into all coordinates by a fixed matrix.
-_MIX_2xF = jax.random.normal(jax.random.key(7), (2, skeleton.FRAME_DIM)) / 2
+# random-phase sinusoids, mixed into all coordinates by a fixed matrix; like
+# a hand, a hand hangs from its arm's wrist and its joints move with it
+# plus a small shape term.
+def _mix_2xF():
+  mix = np.asarray(jax.random.normal(jax.random.key(7),
+                                     (2, skeleton.FRAME_DIM))) / 2
+  for hand, arm in ((skeleton.LEFT_HAND, skeleton.L_WRIST),
+                    (skeleton.RIGHT_HAND, skeleton.R_WRIST)):
+    mix[:, 3 * hand.start:3 * hand.start + 3] = mix[:, 3 * arm:3 * arm + 3] + (
+        0.1 * mix[:, 3 * hand.start:3 * hand.start + 3])
+    wrist = mix[:, 3 * hand.start:3 * hand.start + 3]
+    for j in range(hand.start + 1, hand.stop):
+      mix[:, 3 * j:3 * j + 3] = wrist + 0.1 * mix[:, 3 * j:3 * j + 3]
+  return jnp.asarray(mix)
+
+
+_MIX_2xF = _mix_2xF()
 
 
 def _smooth_frames(key, b=8, t=32):
@@ -82,7 +97,10 @@ def test_learns_a_smooth_signal_below_a_stated_error():
     return loss
 
   test = _batch(_smooth_frames(jax.random.key(999)))
-  variance = float(jnp.var(test["pose"][..., :skeleton.POSE_DIM]))
+  # The loss lives in the streams' spaces (hands wrist-relative, scaled).
+  targets = model(test, train=False)["stream_target"]
+  variance = float(jnp.var(jnp.concatenate(
+      [targets[name] for name in tok_lib.PART_NAMES], -1)))
   first = float(tok_lib.reconstruction_loss(model(test, train=False),
                                             test)[0])
   for i in range(300):
@@ -91,3 +109,63 @@ def test_learns_a_smooth_signal_below_a_stated_error():
   assert first > 0.5 * variance
   assert float(last) < 0.1 * variance, (float(last), variance)
   assert set(aux) >= {"mse_body", "mse_left_hand", "mse_right_hand"}
+
+
+def test_a_saturated_stream_is_pulled_back_into_the_live_range():
+  """The left hand's collapse (module docstring): latents blown far past
+  tanh's live range give the reconstruction (almost) no gradient, but the
+  range penalty does, and a step along it brings |z| back; inside the range
+  the penalty is 0."""
+  model = tok_lib.PoseTokenizer(_cfg(), rngs=nnx.Rngs(0))
+  batch = _batch(_smooth_frames(jax.random.key(3), b=4, t=32))
+  _, aux = tok_lib.reconstruction_loss(model(batch, train=False), batch)
+  assert float(aux["latent_penalty"]) == 0.0  # fresh init: in range
+  stream = model.streams["left_hand"]
+  stream.enc_out.kernel[...] = stream.enc_out.kernel[...] * 200.0
+  x = tok_lib.stream_features(batch["pose"])["left_hand"]
+  mean_abs_z = lambda: float(jnp.abs(stream.latent(x)).mean())
+  before = mean_abs_z()
+  assert before > 3 * tok_lib.LATENT_LIMIT
+
+  def kernel_grad(term):
+    def loss_fn(m):
+      _, aux = tok_lib.reconstruction_loss(m(batch, train=True), batch)
+      return aux[term]
+    grads = nnx.grad(loss_fn)(model)
+    return grads["streams"]["left_hand"]["enc_out"]["kernel"][...]
+
+  g_recon = kernel_grad("stream_mse")
+  g_penalty = kernel_grad("latent_penalty")
+  assert float(jnp.linalg.norm(g_recon)) < 1e-3 * float(
+      jnp.linalg.norm(g_penalty))
+  k = stream.enc_out.kernel[...]
+  stream.enc_out.kernel[...] = k - 0.2 * float(jnp.linalg.norm(k)) * (
+      g_penalty / jnp.linalg.norm(g_penalty))
+  assert mean_abs_z() < 0.9 * before, (mean_abs_z(), before)
+
+
+def test_hand_streams_see_the_handshape_relative_to_the_wrist():
+  """stream_features/frames_from_streams invert each other exactly; moving
+  the arm with its hand changes only the body's features; bending one finger
+  by d (in 8 frames) costs HAND_SCALE^2 times what it costs in pose
+  coordinates."""
+  rng = np.random.default_rng(0)
+  frames = jnp.asarray(rng.normal(size=(2, 4, skeleton.FRAME_DIM)),
+                       jnp.float32)
+  feats = tok_lib.stream_features(frames)
+  assert {k: v.shape[-1] for k, v in feats.items()} == {
+      "body": 24, "left_hand": 63, "right_hand": 63}
+  np.testing.assert_allclose(tok_lib.frames_from_streams(feats),
+                             frames[..., :skeleton.POSE_DIM], atol=1e-5)
+  shift = jnp.zeros((skeleton.NUM_JOINTS, 3)).at[skeleton.R_WRIST].set(
+      [0.3, -0.2, 0.1]).at[skeleton.RIGHT_HAND].set([0.3, -0.2, 0.1])
+  moved = tok_lib.stream_features(frames.at[..., :skeleton.POSE_DIM].add(
+      shift.reshape(-1)))
+  for part in ("left_hand", "right_hand"):
+    np.testing.assert_allclose(moved[part], feats[part], atol=1e-5)
+  assert not np.allclose(moved["body"], feats["body"])
+  tip = 3 * (skeleton.RIGHT_HAND.start + 8)  # index fingertip, x
+  d = tok_lib.stream_features(frames.at[..., tip].add(0.1))["right_hand"] - (
+      feats["right_hand"])
+  np.testing.assert_allclose(float(jnp.sum(d ** 2)),
+                             tok_lib.HAND_SCALE ** 2 * 8 * 0.01, rtol=1e-4)
