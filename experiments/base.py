@@ -78,6 +78,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       tokenizer_channels=128,
       tokenizer_downsample=4,
       fsq_levels=(8, 5, 5, 5),
+      # mlsf / p2lg stage 2: "continuous" regresses frames (pose_decoder.py);
+      # "tokens" predicts a trained pose tokenizer's codes
+      # (pose_token_decoder.py), whose workdir `tokenizer_workdir` names;
+      # its tokenizer_* / fsq_levels fields are copied from there.
+      pose_decoder="continuous",
+      tokenizer_workdir="",
   ))
   # Sizes: None = the named variant's (model/variants.py VARIANTS); the
   # stage-1 (prompt -> LangGloss) depths default to the pose model's.
@@ -145,6 +151,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       # its counter) | counter | length. Oracle timing is evaluation-only.
       length="auto",
       counter_threshold=0.995,
+      # Token decoder only: 0 = greedy; > 0 samples codes at that
+      # temperature from the top_k most likely (0 = all), seeded by `seed`.
+      temperature=0.0,
+      top_k=0,
+      seed=0,
       gloss_decoding="greedy",    # greedy | beam
       beam_size=4,
       max_gloss_len=64,

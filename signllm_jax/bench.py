@@ -208,7 +208,10 @@ def bench_generate(cfg, *, batch: int, frames: int, repeats: int = 3,
   with every length = frames), so the predicted counter cannot stop a
   sequence early, as in PT's released decoder. One warm-up call, then up to
   `repeats` timed calls (fewer once `max_timed_s` is spent, at least one).
-  The model is unsharded on the default device.
+  The model is unsharded on the default device. With
+  `model.pose_decoder="tokens"` the decoder runs one step per
+  `tokenizer_downsample` frames (KV-cached only; a random frozen tokenizer
+  detokenizes, which costs what a trained one does).
   """
   vocab = variants.get_variant(cfg.model.variant)["vocab_size"]
   model = signllm.build_model(cfg.model, vocab_size=vocab,
@@ -220,6 +223,8 @@ def bench_generate(cfg, *, batch: int, frames: int, repeats: int = 3,
           "pose", "length")
   dev_batch = {k: jnp.asarray(host[k]) for k in keys}
   results = []
+  tokens = cfg.model.pose_decoder == "tokens"
+  full_recompute = full_recompute and not tokens
   for use_cache in ((True, False) if full_recompute else (True,)):
     def gen(state, batch, use_cache=use_cache):
       out = pose_decode.generate_pose(
@@ -242,8 +247,12 @@ def bench_generate(cfg, *, batch: int, frames: int, repeats: int = 3,
     med = statistics.median(times)
     results.append({
         "what": "generate", "variant": cfg.model.variant,
-        "mode": cfg.model.mode, "decoder": "kv_cache" if use_cache
-        else "full_recompute", "length_mode": "oracle",
+        "mode": cfg.model.mode,
+        "decoder": ("tokens_kv_cache" if tokens else "kv_cache" if use_cache
+                    else "full_recompute"),
+        "decode_steps": (-(-frames // cfg.model.tokenizer_downsample)
+                         if tokens else frames),
+        "length_mode": "oracle",
         "batch": batch, "frames": frames, "dtype": cfg.model.compute_dtype,
         "devices": 1, "device_kind": jax.devices()[0].device_kind,
         "compile_s": compile_s, "step_s_median": med,

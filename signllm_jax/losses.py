@@ -140,6 +140,9 @@ def total_loss(model_out, batch, model_cfg: ml_collections.ConfigDict):
 
   Mode "backtranslate": `backtranslation_loss`. The pose models:
   loss = pose_loss (if the model predicted poses)
+         + the pose-token cross-entropy, the mean of the three streams'
+           `token_xent` (token decoder; it also stands in for the MSE in
+           per_example_mse, the RL objective's error signal)
          + length_loss_weight * (log_length - log T)^2 (with a length head)
          + gloss_loss_weight * token_xent (if it predicted gloss logits).
   With future prediction k > 1 the pose loss covers every existing future
@@ -175,6 +178,27 @@ def total_loss(model_out, batch, model_cfg: ml_collections.ConfigDict):
     loss = loss + pose
     per_example_loss_B = per_example_loss_B + per_pose_B
     aux.update(pose_loss=pose, per_example_mse=per_mse_B)
+  if "pose_token_logits" in model_out:
+    logits_BxNxSxV = model_out["pose_token_logits"]
+    targets_BxNxS = model_out["pose_token_targets"]
+    mask_BxN = model_out["pose_token_mask"]
+    per_tok_B = zeros_B
+    for i, name in enumerate(pose_tokenizer.PART_NAMES):
+      xent, per_B = token_xent(logits_BxNxSxV[:, :, i], targets_BxNxS[..., i],
+                               mask_BxN, example_mask_B=example_mask_B)
+      aux[f"token_xent_{name}"] = xent
+      per_tok_B = per_tok_B + per_B / len(pose_tokenizer.PART_NAMES)
+    tok = _weighted_mean(per_tok_B, _example_weights(mask_BxN,
+                                                     example_mask_B))
+    aux["token_xent"] = tok
+    aux["token_accuracy"] = token_accuracy(
+        logits_BxNxSxV.reshape(b, -1, logits_BxNxSxV.shape[-1]),
+        targets_BxNxS.reshape(b, -1),
+        jnp.repeat(mask_BxN, targets_BxNxS.shape[-1], axis=1),
+        example_mask_B=example_mask_B)
+    loss = loss + tok
+    per_example_loss_B = per_example_loss_B + per_tok_B
+    aux["per_example_mse"] = per_tok_B
   if "log_length" in model_out:
     # Squared error of log(frames): relative length errors weigh the same
     # for short and long clips.

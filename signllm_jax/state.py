@@ -113,6 +113,27 @@ def init(sdef: StateDef) -> Any:
     return jax.jit(create, out_shardings=sdef.shardings)()
 
 
+def install_pose_tokenizer(state, tokenizer_model):
+  """`state` (model, optimizer) with its frozen pose tokenizer's values set
+  to the trained tokenizer's parameters (each put on the leaf's sharding).
+
+  Raises ValueError when the architectures differ.
+  """
+  target = state[0]["pose_tokenizer"]
+  old = nnx.to_pure_dict(target)
+  new = nnx.to_pure_dict(nnx.state(tokenizer_model, nnx.Param))
+  if jax.tree.structure(old) != jax.tree.structure(new):
+    raise ValueError("the trained pose tokenizer's parameters do not match "
+                     "this model's tokenizer (model.tokenizer_* fields)")
+  for a, b in zip(jax.tree.leaves(old), jax.tree.leaves(new)):
+    if a.shape != b.shape:
+      raise ValueError(f"pose tokenizer parameter shape {b.shape} != this "
+                       f"model's {a.shape}")
+  nnx.replace_by_pure_dict(target, jax.tree.map(
+      lambda n, o: jax.device_put(n, o.sharding), new, old))
+  return state
+
+
 def model_def(model_cfg, *, vocab_size: int, seed: int = 0
               ) -> tuple[Any, Any]:
   """(graphdef, abstract parameter state) of the model alone: the restore

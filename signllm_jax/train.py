@@ -31,6 +31,7 @@ from signllm_jax import optim
 from signllm_jax import rl
 from signllm_jax import sharding
 from signllm_jax import state as state_lib
+from signllm_jax import tokenizer_source
 from signllm_jax import workdir as workdir_lib
 from signllm_jax.data import datasets
 from signllm_jax.data import pipeline
@@ -217,9 +218,18 @@ def _train(cfg, workdir: pathlib.Path, preempt: _Preemption) -> dict:
     raise TrainingError(f"train.gen_eval_every generates poses from text; "
                         f"a {cfg.model.mode} model does not: set it to 0")
   data_path, tokenizer, stats = load_data_assets(cfg)
+  try:
+    # Token decoder: the tokenizer's fields enter cfg before it is written.
+    pose_tok = tokenizer_source.adopt(cfg)
+    if pose_tok is not None:
+      tokenizer_source.check_stats(pose_tok, stats)
+  except tokenizer_source.TokenizerSourceError as e:
+    raise TrainingError(str(e)) from None
   if jax.process_index() == 0:
     _write_config(cfg, workdir)
     workdir_lib.write_assets(workdir, cfg, data_path, tokenizer, stats)
+    if pose_tok is not None:
+      tokenizer_source.record(workdir, pose_tok)
   mesh = sharding.make_mesh(cfg.mesh)
   sdef = state_lib.define(cfg, vocab_size=tokenizer.vocab_size, mesh=mesh)
   try:
@@ -252,6 +262,10 @@ def _train(cfg, workdir: pathlib.Path, preempt: _Preemption) -> dict:
                           "afresh") from None
     if restored is None:
       state = state_lib.init(sdef)
+      if pose_tok is not None:
+        state = state_lib.install_pose_tokenizer(state, pose_tok.model)
+        log.info("pose tokenizer from %s (step %d)", pose_tok.workdir,
+                 pose_tok.step)
       rl_state = state_lib.init_rl_state(sdef, example)
     else:
       state = restored["state"]

@@ -54,3 +54,13 @@ def test_bench_generate_time_budget_stops_after_one_timed_call():
   (r,) = bench.bench_generate(cfg, batch=1, frames=4, repeats=5,
                               full_recompute=False, max_timed_s=0.0)
   assert len(r["step_s_all"]) == 1
+
+
+def test_bench_generate_token_decoder_runs_a_quarter_of_the_steps():
+  cfg = config_lib.load_config("experiments/mlsf_tokens_cpu.py:smoke")
+  (r,) = bench.bench_generate(cfg, batch=2, frames=14, repeats=1)
+  # 14 frames at 4x downsampling: 4 token steps, trimmed to 14 frames
+  # (bench_generate checks the returned lengths).
+  assert r["decoder"] == "tokens_kv_cache" and r["decode_steps"] == 4
+  assert r["frames_per_s"] == pytest.approx(2 * 14 / r["step_s_median"])
+  assert "generate (tokens_kv_cache) smoke" in bench.summary_line(r)

@@ -73,9 +73,29 @@ def load_workdir(workdir: str | pathlib.Path, overrides: Sequence[str] = (),
                  ) -> LoadedWorkdir:
   """workdir.load_workdir, its errors stated as GenerateError."""
   try:
-    return workdir_lib.load_workdir(workdir, overrides)
+    loaded = workdir_lib.load_workdir(workdir, overrides)
   except workdir_lib.WorkdirError as e:
     raise GenerateError(str(e)) from None
+  check_sampling(loaded.cfg)
+  return loaded
+
+
+def check_sampling(cfg) -> None:
+  """Raises GenerateError for generate.temperature / top_k the model cannot
+  take: negative values, or sampling a model that regresses frames."""
+  g = cfg.generate
+  temperature, top_k = float(g.get("temperature", 0.0)), int(
+      g.get("top_k", 0))
+  if temperature < 0 or top_k < 0:
+    raise GenerateError(f"generate.temperature ({temperature}) and "
+                        f"generate.top_k ({top_k}) must be >= 0 (0: greedy "
+                        "/ all codes)")
+  tokens = cfg.model.get("pose_decoder", "continuous") == "tokens"
+  if (temperature > 0 or top_k) and not tokens:
+    raise GenerateError(
+        "generate.temperature / top_k sample pose tokens; this workdir's "
+        "model regresses frames (model.pose_decoder=continuous), which "
+        "decodes greedily only")
 
 
 # --------------------------------------------------------------------------
@@ -200,7 +220,9 @@ def generate_batch(loaded: LoadedWorkdir, batch, *, length_mode: str,
   out = pose_decode.generate_pose(
       loaded.model, arrays, max_len=int(g.max_frames),
       length_mode=length_mode,
-      stop_threshold=float(g.counter_threshold))
+      stop_threshold=float(g.counter_threshold),
+      temperature=float(g.get("temperature", 0.0)),
+      top_k=int(g.get("top_k", 0)), seed=int(g.get("seed", 0)))
   frames, lengths = jax.device_get((out["pose"], out["lengths"]))
   return {"frames": np.asarray(frames), "lengths": np.asarray(lengths),
           "timing": out["timing"], "lang_gloss": lang_gloss}

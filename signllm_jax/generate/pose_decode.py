@@ -26,6 +26,11 @@ Frames after a sequence's end are zero. `use_cache=False` is the full
 re-compute decoder (no cache: every step re-runs the decoder over the whole
 [B, max_len] input buffer under the causal mask), the cost model of the
 PyTorch reference, kept for benchmarks; both give the same frames.
+
+A model with the token decoder (model.pose_decoder = "tokens") goes to
+generate/token_decode.py with the same timing modes; `temperature`, `top_k`
+and `seed` choose its sampling (greedy by default) and out["tokens"] holds
+its codes.
 """
 
 import functools
@@ -35,6 +40,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from signllm_jax.generate import token_decode
 from signllm_jax.model import pose_decoder
 
 
@@ -60,7 +66,8 @@ class _Carry(NamedTuple):
 
 def generate_pose(model, batch, *, max_len: int, length_mode: str = "counter",
                   stop_threshold: float | None = None,
-                  use_cache: bool = True):
+                  use_cache: bool = True, temperature: float = 0.0,
+                  top_k: int = 0, seed: int = 0):
   """Generates poses for a batch.
 
   Args:
@@ -71,10 +78,12 @@ def generate_pose(model, batch, *, max_len: int, length_mode: str = "counter",
     length_mode: "counter", "length" or "oracle" (module docstring).
     stop_threshold: counter value that ends a sequence (counter mode).
     use_cache: False = full re-compute decoder (benchmark twin of PT).
+    temperature, top_k, seed: token decoder sampling (module docstring).
 
   Returns:
     {"pose": float32 [B, max_len, F], "lengths": int32 [B],
-     "timing": "predicted" | "predicted length" | "oracle"}.
+     "timing": "predicted" | "predicted length" | "oracle"}, and for the
+    token decoder "tokens" int32 [B, max_len // ds, 3] and "token_lengths".
   """
   if length_mode not in LENGTH_MODES:
     raise ValueError(f"length_mode must be one of {LENGTH_MODES}, got "
@@ -86,6 +95,19 @@ def generate_pose(model, batch, *, max_len: int, length_mode: str = "counter",
                else float(stop_threshold))
   graphdef, state = nnx.split(model)
   arrays = {k: v for k, v in batch.items() if hasattr(v, "shape")}
+  if getattr(model, "pose_tokenizer", None) is not None:
+    if not use_cache:
+      raise ValueError("the token decoder has no full re-compute twin "
+                       "(use_cache=False is the continuous decoder's)")
+    pose, lengths, tokens, token_len = token_decode.generate(
+        graphdef, state, arrays, max_len=max_len, mode=length_mode,
+        temperature=temperature, top_k=top_k, seed=seed)
+    return {"pose": pose, "lengths": lengths, "timing": TIMING[length_mode],
+            "tokens": tokens, "token_lengths": token_len}
+  if temperature > 0 or top_k:
+    raise ValueError("temperature / top_k sample the token decoder's codes; "
+                     "this model regresses frames (model.pose_decoder "
+                     "continuous)")
   pose, lengths = _generate(graphdef, state, arrays, max_len=max_len,
                             mode=length_mode, threshold=threshold,
                             use_cache=use_cache)

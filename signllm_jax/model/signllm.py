@@ -5,6 +5,11 @@ Prompt2LangGloss and the back-translator (model/backtranslator.py);
 Every model maps a batch dict (see docs/CONVENTIONS.md) to a dict:
   "pose":         [B, T, 151 * k] teacher-forced predictions; position t
                   predicts batch["pose"][:, t] (and the k-1 following frames).
+  "pose_token_logits" / "pose_token_targets" / "pose_token_mask":
+                  [B, N+1, 3, K+1] / [B, N+1, 3] / [B, N+1] instead of
+                  "pose" with model.pose_decoder = "tokens": the frozen
+                  pose tokenizer's codes of batch["pose"] are the targets
+                  (model/pose_token_decoder.py).
   "log_length":   [B] predicted log(frame count) (model.length_head only).
   "gloss_logits": [B, G, V] (Prompt2LangGloss); position g predicts
                   batch["lang_gloss"][:, g + 1].
@@ -35,7 +40,9 @@ from signllm_jax.data import tokenizer
 from signllm_jax.model import backtranslator
 from signllm_jax.model import encoder
 from signllm_jax.model import layers
+from signllm_jax.model import fsq
 from signllm_jax.model import pose_decoder
+from signllm_jax.model import pose_token_decoder
 from signllm_jax.model import pose_tokenizer
 from signllm_jax.model import token_decoder
 from signllm_jax.model import variants
@@ -65,12 +72,20 @@ class EncDec(nnx.Module):
         vocab_size=vocab_size, d_model=cfg.d_model, num_heads=cfg.num_heads,
         d_ff=cfg.d_ff, num_layers=cfg.num_encoder_layers,
         dropout_rate=cfg.dropout, compute_dtype=cfg.compute_dtype, rngs=rngs)
-    self.decoder = pose_decoder.PoseDecoder(
-        d_model=cfg.d_model, num_heads=cfg.num_heads, d_ff=cfg.d_ff,
-        num_layers=cfg.num_decoder_layers, dropout_rate=cfg.dropout,
-        frame_dim=cfg.frame_dim, future=cfg.future_prediction,
-        counter_only=cfg.counter_only_input, noise_std=cfg.input_noise_std,
-        compute_dtype=cfg.compute_dtype, rngs=rngs)
+    self.tokens = cfg.pose_decoder == "tokens"
+    if self.tokens:
+      self.decoder = pose_token_decoder.PoseTokenDecoder(
+          d_model=cfg.d_model, num_heads=cfg.num_heads, d_ff=cfg.d_ff,
+          num_layers=cfg.num_decoder_layers, dropout_rate=cfg.dropout,
+          codebook_size=fsq.codebook_size(cfg.fsq_levels),
+          compute_dtype=cfg.compute_dtype, rngs=rngs)
+    else:
+      self.decoder = pose_decoder.PoseDecoder(
+          d_model=cfg.d_model, num_heads=cfg.num_heads, d_ff=cfg.d_ff,
+          num_layers=cfg.num_decoder_layers, dropout_rate=cfg.dropout,
+          frame_dim=cfg.frame_dim, future=cfg.future_prediction,
+          counter_only=cfg.counter_only_input, noise_std=cfg.input_noise_std,
+          compute_dtype=cfg.compute_dtype, rngs=rngs)
     self.length_head = nnx.data(None)
     if cfg.length_head:
       self.length_head = layers.Dense(cfg.d_model, 1, ("embed", "frame"),
@@ -90,10 +105,16 @@ class EncDec(nnx.Module):
     return self.encoder(tokens_BxL, mask_BxL, extra_BxD=self._lang_vec(lang_B),
                         key=key)
 
-  def decode(self, frames_in_BxTxF, enc_BxLxD, enc_mask_BxL, lang_B=None, *,
+  def decode(self, inputs, enc_BxLxD, enc_mask_BxL, lang_B=None, *,
              train: bool, cache=None, cache_index=None, key=None,
              noise_scale_C=None):
-    return self.decoder(frames_in_BxTxF, enc_BxLxD, enc_mask_BxL,
+    """inputs: frames [B, T, F] (continuous) or tokens [B, N, 3] (tokens);
+    returns (frames [B, T, F*k] or logits [B, N, 3, K+1], cache)."""
+    if self.tokens:
+      return self.decoder(inputs, enc_BxLxD, enc_mask_BxL, train=train,
+                          cache=cache, cache_index=cache_index,
+                          extra_BxD=self._lang_vec(lang_B), key=key)
+    return self.decoder(inputs, enc_BxLxD, enc_mask_BxL,
                         train=train, cache=cache, cache_index=cache_index,
                         extra_BxD=self._lang_vec(lang_B), key=key,
                         noise_scale_C=noise_scale_C)
@@ -108,17 +129,19 @@ class EncDec(nnx.Module):
                                 w_BxL.sum(-1, keepdims=True), 1.0)
     return self.length_head(pooled_BxD)[:, 0] + LOG_LENGTH_OFFSET
 
-  def __call__(self, tokens_BxL, mask_BxL, pose_BxTxF, lang_B=None, *,
+  def __call__(self, tokens_BxL, mask_BxL, targets, lang_B=None, *,
                train: bool, key=None, noise_scale_C=None):
-    """Teacher-forced outputs: {"pose": [B, T, 151 * k] aligned with
-    pose_BxTxF, and "log_length": [B] with a length head}."""
+    """Teacher-forced outputs: {"pose": [B, T, 151 * k] aligned with the
+    target frames [B, T, F] (continuous), or "pose_token_logits" for the
+    teacher-forcing token inputs [B, N+1, 3] (tokens); "log_length": [B]
+    with a length head}."""
     key = key if train else None
     enc_BxLxD = self.encode(tokens_BxL, mask_BxL, lang_B,
                             key=layers.fold(key, 0))
-    pred, _ = self.decode(pose_decoder.shift_right(pose_BxTxF), enc_BxLxD,
-                          mask_BxL, lang_B, train=train,
+    inputs = targets if self.tokens else pose_decoder.shift_right(targets)
+    pred, _ = self.decode(inputs, enc_BxLxD, mask_BxL, lang_B, train=train,
                           key=layers.fold(key, 1), noise_scale_C=noise_scale_C)
-    out = {"pose": pred}
+    out = {"pose_token_logits" if self.tokens else "pose": pred}
     if self.length_head is not None:
       out["log_length"] = self.predict_log_length(enc_BxLxD, mask_BxL)
     return out
@@ -158,6 +181,13 @@ class _Base(nnx.Module):
     self.rngs = nnx.Rngs(dropout=rngs.dropout())
     self.noise_scale = NoiseScale(
         jnp.ones((cfg.frame_dim - 1,), jnp.float32))
+    # The frozen tokenizer whose codes the token decoder predicts
+    # (model/pose_token_decoder.py); its weights come from the tokenizer's
+    # workdir (train.py) and live in this model's checkpoints.
+    self.pose_tokenizer = nnx.data(None)
+    if cfg.pose_decoder == "tokens":
+      self.pose_tokenizer = pose_token_decoder.freeze(
+          pose_tokenizer.PoseTokenizer(cfg, rngs=rngs))
 
   def _train_key(self, train: bool):
     return self.rngs.dropout() if (train and self.needs_rng) else None
@@ -166,12 +196,33 @@ class _Base(nnx.Module):
     """(encoder-decoder, source tokens, source mask, lang_B or None)."""
     raise NotImplementedError
 
+  def pose_tokens(self, pose_BxTxF):
+    """The frozen tokenizer's codes [B, ceil(T / ds), 3] of normalised
+    frames (T padded with zero frames up to a multiple of ds)."""
+    ds = self.pose_tokenizer.downsample
+    pad = -pose_BxTxF.shape[1] % ds
+    if pad:
+      pose_BxTxF = jnp.pad(pose_BxTxF, ((0, 0), (0, pad), (0, 0)))
+    indices = self.pose_tokenizer.tokenize(pose_BxTxF)
+    return jax.lax.stop_gradient(jnp.stack(
+        [indices[name] for name in pose_tokenizer.PART_NAMES], axis=-1))
+
   def _pose(self, batch, train) -> dict:
-    """{"pose": ..., and "log_length" with a length head}."""
+    """{"pose" (or the token logits, targets and mask), and "log_length"
+    with a length head}."""
     encdec, tokens, mask, lang_B = self.pose_branch(batch)
-    return encdec(tokens, mask, batch["pose"], lang_B, train=train,
-                  key=self._train_key(train),
-                  noise_scale_C=self.noise_scale[...])
+    if self.pose_tokenizer is None:
+      return encdec(tokens, mask, batch["pose"], lang_B, train=train,
+                    key=self._train_key(train),
+                    noise_scale_C=self.noise_scale[...])
+    inputs, targets, token_mask = pose_token_decoder.teacher_forcing(
+        self.pose_tokens(batch["pose"]), batch["length"],
+        downsample=self.pose_tokenizer.downsample,
+        codebook_size=self.pose_tokenizer.codebook_size)
+    out = encdec(tokens, mask, inputs, lang_B, train=train,
+                 key=self._train_key(train))
+    out.update(pose_token_targets=targets, pose_token_mask=token_mask)
+    return out
 
 
 class MLSFModel(_Base):
@@ -249,6 +300,7 @@ class P2LGModel(_Base):
 
 
 MODES = ("mlsf", "p2lg", "backtranslate", "pose_tokenizer")
+POSE_DECODERS = ("continuous", "tokens")
 
 
 def build_model(model_cfg: ml_collections.ConfigDict, *, vocab_size: int,
@@ -262,6 +314,10 @@ def build_model(model_cfg: ml_collections.ConfigDict, *, vocab_size: int,
   metadata for the caller to shard.
   """
   model_cfg = variants.resolve(model_cfg)
+  if model_cfg.pose_decoder not in POSE_DECODERS:
+    raise ValueError(f"model.pose_decoder must be one of "
+                     f"{', '.join(POSE_DECODERS)}, got "
+                     f"{model_cfg.pose_decoder!r}")
   if model_cfg.mode == "backtranslate":
     # One SentencePiece vocabulary: the pipeline's text rows use its ids.
     return backtranslator.BackTranslator(

@@ -316,3 +316,11 @@ def test_lexicon_backend_reads_stage1_glosses(p2lg_workdir, tmp_path, capsys,
   assert f"0000_GSL\tlexicon: 2 signs (GSL {g1} GSL {g2}); skipped 1" in out
   pose, _ = pose_io.read_internal_pose(tmp_path / "p.pose")
   assert len(pose) > 10
+
+
+def test_sampling_settings_a_model_cannot_take_are_clear_errors(mlsf_workdir):
+  with pytest.raises(gen.GenerateError, match="regresses frames"):
+    gen.load_workdir(mlsf_workdir, ["generate.temperature=0.8"])
+  with pytest.raises(gen.GenerateError, match="must be >= 0"):
+    gen.load_workdir(mlsf_workdir, ["generate.top_k=-1"])
+  assert gen.load_workdir(mlsf_workdir, ["generate.temperature=0.0"])
