@@ -1,9 +1,17 @@
-"""Compact per-language table (BLEU-4 / DTW-MJE per system) of an
-`signllm evaluate` JSON report, as the README shows it.
+"""Compact per-language tables of `signllm evaluate` JSON reports.
 
   python experiments/summarize_eval.py runs/mlsf_cpu/eval_test.json
+prints BLEU-4 / DTW-MJE per system, then recogniser / hand motion.
+
+  python experiments/summarize_eval.py --compare tokens=A.json \
+      continuous=B.json [--metrics gloss_accuracy,bleu4,hand_travel,dtw_mje]
+prints one table per metric: a row per language, a column for each named
+report's model (own timing) and then the first report's baselines. Models
+compare only under one evaluator: the reports must share their
+back-translator for BLEU (the caller's to ensure; docs/RESULTS.md says which).
 """
 
+import argparse
 import json
 import sys
 
@@ -42,8 +50,71 @@ def summarize(report: dict) -> str:
   return "\n".join(lines)
 
 
+METRIC_FORMATS = {"gloss_accuracy": ".1f", "gloss_accuracy_dtw": ".1f",
+                  "bleu4": ".2f", "hand_travel": ".2f",
+                  "hand_motion_ratio": ".2f", "dtw_mje": ".3f"}
+
+
+def _model_row(systems) -> str:
+  """The report's model in its own timing (not the oracle-length row)."""
+  own = [s for s in systems if s.startswith("SignLLM") and "oracle" not in s]
+  if len(own) != 1:
+    raise ValueError(f"expected one model row in own timing, got {own}")
+  return own[0]
+
+
+def compare(named_reports: list[tuple[str, dict]],
+            metrics=("gloss_accuracy", "bleu4", "hand_travel", "dtw_mje")
+            ) -> str:
+  """Tables, one per metric, of several reports' models beside the first
+  report's baselines; languages missing from a report are an error."""
+  if not named_reports:
+    raise ValueError("no reports to compare")
+  first = named_reports[0][1]["languages"]
+  baselines = [s for s in next(iter(first.values()))
+               if not s.startswith("SignLLM")]
+  header = [name for name, _ in named_reports] + baselines
+  out = []
+  for metric in metrics:
+    fmt = METRIC_FORMATS.get(metric, ".3f")
+    out += [f"{metric}:", "", "| lang | " + " | ".join(header) + " |",
+            "|---|" + "---|" * len(header)]
+    for lang in first:
+      cells = []
+      for name, report in named_reports:
+        rows = report["languages"].get(lang)
+        if rows is None:
+          raise ValueError(f"report {name!r} has no {lang}")
+        cells.append(_num(rows[_model_row(rows)].get(metric), fmt))
+      cells += [_num(first[lang][b].get(metric), fmt) for b in baselines]
+      out.append(f"| {lang} | " + " | ".join(cells) + " |")
+    out.append("")
+  return "\n".join(out).rstrip()
+
+
+def main(argv=None):
+  p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  p.add_argument("reports", nargs="+",
+                 help="one report, or NAME=REPORT.json with --compare")
+  p.add_argument("--compare", action="store_true")
+  p.add_argument("--metrics", default="gloss_accuracy,bleu4,hand_travel,"
+                 "dtw_mje")
+  args = p.parse_args(argv)
+  if not args.compare:
+    if len(args.reports) != 1:
+      p.error("one report, or --compare NAME=REPORT.json ...")
+    with open(args.reports[0], encoding="utf-8") as f:
+      print(summarize(json.load(f)))
+    return
+  named = []
+  for item in args.reports:
+    name, sep, path = item.partition("=")
+    if not sep:
+      p.error(f"--compare takes NAME=REPORT.json, got {item!r}")
+    with open(path, encoding="utf-8") as f:
+      named.append((name, json.load(f)))
+  print(compare(named, tuple(args.metrics.split(","))))
+
+
 if __name__ == "__main__":
-  if len(sys.argv) != 2:
-    sys.exit(__doc__)
-  with open(sys.argv[1], encoding="utf-8") as f:
-    print(summarize(json.load(f)))
+  main(sys.argv[1:])

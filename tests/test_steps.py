@@ -61,16 +61,6 @@ def _on_mesh(host_batch, mesh):
   return {k: jax.device_put(np.asarray(v), sh) for k, v in host_batch.items()}
 
 
-def _flat(state) -> dict[str, np.ndarray]:
-  """keystr(path) -> host array (PRNG keys as their raw data)."""
-  out = {}
-  for path, x in jax.tree_util.tree_flatten_with_path(state)[0]:
-    if jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
-      x = jax.random.key_data(x)
-    out[jax.tree_util.keystr(path)] = np.asarray(jax.device_get(x))
-  return out
-
-
 def test_step_updates_only_the_batch_languages_group(setup, train_step,
                                                      host_batches):
   # A step on language a first: its group then has non-zero Adam moments,
@@ -81,9 +71,9 @@ def test_step_updates_only_the_batch_languages_group(setup, train_step,
   assert int(first["lang"][0]) != lang
   state, _, _ = train_step(_copy(setup.state), None,
                            _on_mesh(first, setup.mesh))
-  before = _flat(state)
+  before = testing.flat_state(state)
   new_state, _, metrics = train_step(state, None, _on_mesh(batch, setup.mesh))
-  after = _flat(new_state)
+  after = testing.flat_state(new_state)
   assert int(metrics["nonfinite"]) == 0
   group_mask = dict(zip(before, jax.tree.leaves(
       steps.group_leaf_mask(setup.state, setup.num_langs))))
@@ -150,7 +140,7 @@ def test_each_group_trains_as_its_own_model(setup, train_step, host_batches):
   alone = _copy(setup.state)
   for batch in (a1, a2):
     alone, _, _ = train_step(alone, None, _on_mesh(batch, setup.mesh))
-  got, want = _flat(interleaved), _flat(alone)
+  got, want = testing.flat_state(interleaved), testing.flat_state(alone)
   mask = dict(zip(got, jax.tree.leaves(
       steps.group_leaf_mask(setup.state, setup.num_langs))))
   n = 0
@@ -209,8 +199,8 @@ def test_group_slice_update_equals_the_dense_masked_update(setup, train_step,
       return jnp.where(onehot, n, o)
     return jax.tree.map(keep_group, new, state, mask)
 
-  want = _flat(dense_masked_step(ref_input, _on_mesh(batch, setup.mesh)))
-  got = _flat(train_step(state, None, _on_mesh(batch, setup.mesh))[0])
+  want = testing.flat_state(dense_masked_step(ref_input, _on_mesh(batch, setup.mesh)))
+  got = testing.flat_state(train_step(state, None, _on_mesh(batch, setup.mesh))[0])
   assert want.keys() == got.keys()
   stacked = dict(zip(want, jax.tree.leaves(mask)))
   for name in want:
@@ -234,7 +224,7 @@ def test_nonfinite_loss_skips_the_update_bit_identically(setup, train_step,
                                      _on_mesh(batch, setup.mesh))
   assert int(metrics["nonfinite"]) == 1
   assert not np.isfinite(float(metrics["loss"]))
-  before, after = _flat(setup.state), _flat(new_state)
+  before, after = testing.flat_state(setup.state), testing.flat_state(new_state)
   assert before.keys() == after.keys()
   for name in before:  # params, moments, Adam's count and the step counter
     np.testing.assert_array_equal(after[name], before[name], err_msg=name)
@@ -279,7 +269,7 @@ def _step_on_mesh(setup, axes, host_batch, devices):
   state = jax.device_put(_copy(setup.state), local.state_shardings)
   step = testing.train_step(local)
   new_state, _, metrics = step(state, None, _on_mesh(host_batch, mesh))
-  return _flat(new_state), jax.device_get(metrics)
+  return testing.flat_state(new_state), jax.device_get(metrics)
 
 
 @pytest.mark.parametrize("axes", [
@@ -344,13 +334,13 @@ def test_rl_modes_run_in_the_jitted_step_on_8_devices(mode):
     bad["pose"] = bad["pose"].copy()
     bad["pose"][0, 0, 0] = np.nan
     replay_before = jax.device_get(rl_state)
-    state_before = _flat(state)
+    state_before = testing.flat_state(state)
     state, rl_state, metrics = step(state, rl_state,
                                     _on_mesh(bad, setup.mesh))
     assert int(metrics["nonfinite"]) == 1
     jax.tree.map(np.testing.assert_array_equal, jax.device_get(rl_state),
                  replay_before)
-    for name, value in _flat(state).items():
+    for name, value in testing.flat_state(state).items():
       np.testing.assert_array_equal(value, state_before[name], err_msg=name)
   else:
     assert rl_state.replay is None and "rl/replayed" not in metrics
@@ -358,9 +348,9 @@ def test_rl_modes_run_in_the_jitted_step_on_8_devices(mode):
     # Adam's momentum on zero gradients.
     empty = dict(jax.device_get(batch))
     empty["example_mask"] = np.zeros_like(empty["example_mask"])
-    before = _flat(state)
+    before = testing.flat_state(state)
     state, rl_state, metrics = step(state, rl_state,
                                     _on_mesh(empty, setup.mesh))
     assert int(metrics["rl/all_skipped"]) == 1
-    for name, value in _flat(state).items():
+    for name, value in testing.flat_state(state).items():
       np.testing.assert_array_equal(value, before[name], err_msg=name)

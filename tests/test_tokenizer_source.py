@@ -6,7 +6,6 @@ tokenizer bit-identical, and the workdir generates and evaluates."""
 import json
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
@@ -102,16 +101,6 @@ def test_a_resumed_token_run_keeps_the_tokenizer_it_was_given(
   assert max(testing.losses_by_step(workdir)) == steps_total
 
 
-def _flat(state) -> dict[str, np.ndarray]:
-  """keystr(path) -> host array (PRNG keys as their raw data)."""
-  out = {}
-  for path, x in jax.tree_util.tree_flatten_with_path(state)[0]:
-    if jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
-      x = jax.random.key_data(x)
-    out[jax.tree_util.keystr(path)] = np.asarray(jax.device_get(x))
-  return out
-
-
 def test_mlsf_token_step_keeps_idle_groups_and_the_tokenizer(tmp_path):
   cfg = testing.smoke_config("model.pose_decoder=tokens",
                              "model.tokenizer_channels=8")
@@ -124,9 +113,9 @@ def test_mlsf_token_step_keeps_idle_groups_and_the_tokenizer(tmp_path):
     second = next(it)
   state, _, _ = step(jax.tree.map(lambda x: x.copy(), setup.state), None,
                      first)
-  before = _flat(state)
+  before = testing.flat_state(state)
   after, _, metrics = step(state, None, second)
-  after = _flat(after)
+  after = testing.flat_state(after)
   assert int(metrics["nonfinite"]) == 0
   assert 0 < float(metrics["token_xent"]) < 20
   lang = int(second["lang"][0])

@@ -18,6 +18,8 @@ import sys
 import tempfile
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 from typing import Any
 
 from signllm_jax import config as config_lib
@@ -169,3 +171,14 @@ def train_step(setup: Setup, example_batch=None):
   rl_abs = (None if example_batch is None else
             state_lib.abstract_rl_state(setup.sdef, example_batch))
   return state_lib.train_step(setup.sdef, rl_abs)
+
+
+def flat_state(state) -> dict[str, np.ndarray]:
+  """keystr(path) -> host array (PRNG keys as their raw data): a state tree
+  two runs' states compare on leaf by leaf."""
+  out = {}
+  for path, x in jax.tree_util.tree_flatten_with_path(state)[0]:
+    if jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
+      x = jax.random.key_data(x)
+    out[jax.tree_util.keystr(path)] = np.asarray(jax.device_get(x))
+  return out

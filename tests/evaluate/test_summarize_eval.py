@@ -33,3 +33,24 @@ def test_skipped_evaluators_print_dashes():
   lines = summarize_eval.summarize(report).splitlines()
   assert lines[2] == "| ASL | - / 0.250 | - / 0.000 |"
   assert lines[-1] == "| ASL | - / - | - / - |"
+
+
+def test_compare_puts_models_beside_the_first_reports_baselines():
+  def report(model, accuracy):
+    return report_lib.build_report(
+        {"ASL": {f"SignLLM-{model} (cpu, step 9)": {
+                     "examples": 2, "gloss_accuracy": accuracy},
+                 f"SignLLM-{model} (cpu, step 9), oracle length": {
+                     "examples": 2, "gloss_accuracy": 1.0},
+                 "nearest neighbour": {"examples": 2, "gloss_accuracy": 60.0},
+                 report_lib.GROUND_TRUTH: {"examples": 2,
+                                           "gloss_accuracy": 99.5}}},
+        timing="predicted")
+  text = summarize_eval.compare([("tokens", report("A", 84.25)),
+                                 ("continuous", report("B", 17.0))],
+                                metrics=("gloss_accuracy", "bleu4"))
+  lines = text.splitlines()
+  assert lines[2] == ("| lang | tokens | continuous | nearest neighbour "
+                      f"| {report_lib.GROUND_TRUTH} |")
+  assert lines[4] == "| ASL | 84.2 | 17.0 | 60.0 | 99.5 |"
+  assert lines[-1] == "| ASL | - | - | - | - |"  # no BLEU in these reports
