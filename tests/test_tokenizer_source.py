@@ -7,6 +7,7 @@ import json
 
 import jax
 import numpy as np
+import ml_collections
 import pytest
 from flax import nnx
 
@@ -20,6 +21,7 @@ from signllm_jax import workdir as workdir_lib
 from signllm_jax.data import pipeline
 from signllm_jax.evaluate import report as report_lib
 from signllm_jax.evaluate import run as eval_run
+from signllm_jax.evaluate import tokenizer_eval
 from signllm_jax.generate import pipeline as gen
 from tests import testing
 from tests import trained
@@ -164,3 +166,41 @@ def test_the_token_workdir_generates_and_evaluates(token_workdir, tmp_path):
       assert np.isfinite(model[key]), (lang, key)
     assert rows[report_lib.GROUND_TRUTH]["gloss_accuracy"] == pytest.approx(
         100.0)
+
+
+class _RecordingTranslator:
+  """Reads every sequence as its language's first reference text, so the
+  ground truth and the reconstruction score alike; records what it got."""
+  name = "recording translator"
+
+  def __init__(self):
+    self.calls = []
+
+  def translate(self, frames_list):
+    self.calls.append([np.asarray(f) for f in frames_list])
+    return ["the same text"] * len(frames_list)
+
+
+def test_the_tokenizer_report_reads_ground_truth_and_reconstruction(
+    tokenizer_workdir):
+  loaded = workdir_lib.load_workdir(tokenizer_workdir)
+  data_cfg = ml_collections.ConfigDict(loaded.cfg.data.to_dict())
+  data_cfg.language_homogeneous = True
+  translator = _RecordingTranslator()
+  report = tokenizer_eval.evaluate(loaded, data_cfg, "test", 2,
+                                   progress=False, speed_batch=1,
+                                   speed_frames=8, translator=translator)
+  bt = dict(report["backtranslation"])
+  assert bt.pop("backtranslator") == "recording translator"
+  assert set(bt) == set(report["examples"])
+  # Two reads per language, ground truth then reconstruction, one
+  # [T, 151] sequence per example, the same lengths, different poses.
+  assert len(translator.calls) == 2 * len(bt)
+  for gt, rec in zip(translator.calls[::2], translator.calls[1::2]):
+    assert [f.shape for f in gt] == [f.shape for f in rec]
+    assert all(f.ndim == 2 and f.shape[1] == 151 for f in gt)
+    assert any(not np.allclose(a, b) for a, b in zip(gt, rec))
+  for lang, scores in bt.items():
+    assert scores["ground_truth"] == scores["reconstructed"]
+  assert "Back-translation BLEU-4 (recording translator)" in (
+      tokenizer_eval.to_markdown(report))

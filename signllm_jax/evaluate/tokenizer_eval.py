@@ -11,7 +11,11 @@ reconstruction through the quantizer, de-normalised to skeleton units, and
 - codebook usage per part: share of the codes used and the perplexity of
   the code distribution over the split's real tokens;
 - speed: tokens/s to encode and to decode a batch, compiled (median of
-  repeats after a warm-up).
+  repeats after a warm-up);
+- with a back-translator: BLEU-4 of its reading of the reconstructions
+  beside the ground truth's, the ceiling a token model's BLEU has under that
+  evaluator (the recogniser can keep every sign while a learned reader loses
+  some: measured in docs/RESULTS.md).
 """
 
 import collections
@@ -32,6 +36,7 @@ from signllm_jax.data import pipeline
 from signllm_jax.data.synth import recognizer
 from signllm_jax.evaluate import caps
 from signllm_jax.evaluate import context as context_lib
+from signllm_jax.evaluate import text_metrics
 from signllm_jax.evaluate import synth_evals
 from signllm_jax.model import fsq
 from signllm_jax.model import pose_tokenizer as tok_lib
@@ -56,8 +61,10 @@ def _mje(a_TxJx3, b_TxJx3, joints) -> float:
 
 def evaluate(loaded, data_cfg, split: str, max_examples: int | None, *,
              progress: bool = True, speed_batch: int = 8,
-             speed_frames: int = 128) -> dict[str, Any]:
-  """The report (module docstring) as a dict."""
+             speed_frames: int = 128, translator=None) -> dict[str, Any]:
+  """The report (module docstring) as a dict. `translator`: optional, an
+  object with `.name` and `.translate(frames_list) -> texts`
+  (evaluate/backtranslation.py) for the BLEU rows."""
   if loaded.mode != "pose_tokenizer":
     raise context_lib.EvaluateError(
         f"{loaded.workdir} is mode {loaded.mode!r}, not a pose tokenizer")
@@ -79,6 +86,8 @@ def evaluate(loaded, data_cfg, split: str, max_examples: int | None, *,
   acc_gt, acc_rec = collections.defaultdict(list), collections.defaultdict(
       list)
   codes = {name: [] for name in parts}
+  # lang -> (ground-truth frames, reconstructed frames, reference texts)
+  to_read = collections.defaultdict(lambda: ([], [], []))
   for batch in tqdm.tqdm(batches, total=len(batches),
                          desc=f"tokenizer {split}", disable=not progress):
     lang_B = np.asarray(jax.device_get(batch["lang"]))
@@ -99,6 +108,13 @@ def evaluate(loaded, data_cfg, split: str, max_examples: int | None, *,
         mje[name].append(_mje(rec, ref, joints))
         codes[name].append(host["indices"][name][row, :-(-n // ds)])
       r = source[int(host["idx"][row])]
+      if translator is not None:
+        gt_f, rec_f, texts = to_read[lang]
+        gt_f.append(normalize.to_frames(ref, loaded.stats))
+        rec_f.append(normalize.to_frames(rec, loaded.stats))
+        text = r["text"]
+        texts.append(text.decode("utf-8") if isinstance(text, bytes)
+                     else str(text))
       sign_ids = np.asarray(r.get("sign_ids", np.zeros(0)), np.int64)
       if lexicon is not None and len(sign_ids):
         spans = np.asarray(r["spans"], np.int64).reshape(-1, 2)
@@ -119,6 +135,14 @@ def evaluate(loaded, data_cfg, split: str, max_examples: int | None, *,
         lang: {"ground_truth": 100 * float(np.mean(acc_gt[lang])),
                "reconstructed": 100 * float(np.mean(acc_rec[lang]))}
         for lang in acc_gt}
+  if translator is not None:
+    report["backtranslation"] = {"backtranslator": translator.name}
+    for lang, (gt_f, rec_f, texts) in to_read.items():
+      report["backtranslation"][lang] = {
+          "ground_truth": text_metrics.text_scores(
+              translator.translate(gt_f), texts, lang=lang)["bleu4"],
+          "reconstructed": text_metrics.text_scores(
+              translator.translate(rec_f), texts, lang=lang)["bleu4"]}
   report["speed"] = speed(model, batch=speed_batch, frames=speed_frames)
   return report
 
@@ -173,6 +197,14 @@ def to_markdown(report) -> str:
       ratio = r["reconstructed"] / max(r["ground_truth"], 1e-9)
       lines.append(f"| {lang} | {r['ground_truth']:.1f} | "
                    f"{r['reconstructed']:.1f} | {ratio:.3f} |")
+  if "backtranslation" in report:
+    bt = dict(report["backtranslation"])
+    lines += ["", f"Back-translation BLEU-4 ({bt.pop('backtranslator')}):",
+              "", "| language | ground truth | reconstruction |",
+              "|---|---|---|"]
+    for lang, r in bt.items():
+      lines.append(f"| {lang} | {r['ground_truth']:.2f} | "
+                   f"{r['reconstructed']:.2f} |")
   s = report["speed"]
   lines += ["", f"Speed (batch {s['batch']}, {s['frames']} frames): encode "
             f"{s['encode_tokens_per_s']:,.0f} tokens/s, decode "
