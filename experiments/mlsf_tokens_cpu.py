@@ -38,8 +38,9 @@ def get_config(arg=None):
   # A shared model reads the language from its embedding: mixed batches.
   cfg.data.language_homogeneous = args["groups"]
   cfg.data.batch_size = 16  # 4x fewer decoder positions than frames
-  # steps=12,000: this recipe ran 7 steps/s on 2 AMD EPYC cores (its first
-  # minute, quiet), so the cosine schedule ends inside the 30 minutes.
+  # steps=12,000: this recipe ran 6-7 steps/s on 2 AMD EPYC cores in one
+  # session (SIGTERM at 11,454) and 11-12 in another (done in 22 minutes), so
+  # the cosine schedule ends inside the 30 minutes on either.
   common.apply_cpu_run(cfg, args["steps"])
   if args["smoke"]:
     common.apply_smoke(cfg)
