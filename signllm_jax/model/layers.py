@@ -270,6 +270,28 @@ class DecoderLayer(nnx.Module):
             "cross_k": cross_k, "cross_v": cross_v}
 
 
+def decoder_stack(decoder_layers, h_BxTxD, enc_BxLxD, enc_mask_BxL, *,
+                  cache=None, cache_index=None, key=None, first_key: int,
+                  dtype=jnp.float32):
+  """Runs causal DecoderLayers over h (queries at cache_index onwards when
+  cached) -> (h_BxTxD, new per-layer caches or None). Layer i's dropout key
+  is fold(key, first_key + i)."""
+  t = h_BxTxD.shape[1]
+  offset = 0 if cache is None else cache_index
+  kv_len = t if cache is None else cache[0]["k"].shape[1]
+  self_mask_1xTxS = causal_mask(t, kv_len, offset)
+  cross_mask_Bx1xL = enc_mask_BxL[:, None, :]
+  new_cache = None if cache is None else []
+  for i, layer in enumerate(decoder_layers):
+    h_BxTxD, layer_cache = layer(
+        h_BxTxD, self_mask_1xTxS, enc_BxLxD, cross_mask_Bx1xL,
+        cache=None if cache is None else cache[i], cache_index=cache_index,
+        key=fold(key, first_key + i), dtype=dtype)
+    if cache is not None:
+      new_cache.append(layer_cache)
+  return h_BxTxD, new_cache
+
+
 def causal_mask(q_len: int, kv_len: int, offset=0):
   """[1, q_len, kv_len] bool: query at offset + t sees keys s <= offset + t."""
   q_pos = offset + jnp.arange(q_len)

@@ -109,16 +109,8 @@ class PoseDecoder(nnx.Module):
     if extra_BxD is not None:
       h_BxTxD = h_BxTxD + extra_BxD[:, None].astype(dtype)
     h_BxTxD = layers.dropout(h_BxTxD, self.dropout_rate, layers.fold(key, 1))
-    kv_len = t_in if cache is None else cache[0]["k"].shape[1]
-    self_mask_1xTxS = layers.causal_mask(t_in, kv_len, offset)
-    cross_mask_Bx1xL = enc_mask_BxL[:, None, :]
-    new_cache = None if cache is None else []
-    for i, layer in enumerate(self.layers):
-      h_BxTxD, layer_cache = layer(
-          h_BxTxD, self_mask_1xTxS, enc_BxLxD, cross_mask_Bx1xL,
-          cache=None if cache is None else cache[i], cache_index=cache_index,
-          key=layers.fold(key, i + 2), dtype=dtype)
-      if cache is not None:
-        new_cache.append(layer_cache)
+    h_BxTxD, new_cache = layers.decoder_stack(
+        self.layers, h_BxTxD, enc_BxLxD, enc_mask_BxL, cache=cache,
+        cache_index=cache_index, key=key, first_key=2, dtype=dtype)
     out = self.out_proj(self.final_ln(h_BxTxD), dtype)
     return out.astype(jnp.float32), new_cache

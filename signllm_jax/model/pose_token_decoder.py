@@ -156,17 +156,9 @@ class PoseTokenDecoder(nnx.Module):
     if extra_BxD is not None:
       h_BxNxD = h_BxNxD + extra_BxD[:, None].astype(dtype)
     h_BxNxD = layers.dropout(h_BxNxD, self.dropout_rate, layers.fold(key, 0))
-    kv_len = n if cache is None else cache[0]["k"].shape[1]
-    self_mask = layers.causal_mask(n, kv_len, offset)
-    cross_mask = enc_mask_BxL[:, None, :]
-    new_cache = None if cache is None else []
-    for i, layer in enumerate(self.layers):
-      h_BxNxD, layer_cache = layer(
-          h_BxNxD, self_mask, enc_BxLxD, cross_mask,
-          cache=None if cache is None else cache[i], cache_index=cache_index,
-          key=layers.fold(key, i + 1), dtype=dtype)
-      if cache is not None:
-        new_cache.append(layer_cache)
+    h_BxNxD, new_cache = layers.decoder_stack(
+        self.layers, h_BxNxD, enc_BxLxD, enc_mask_BxL, cache=cache,
+        cache_index=cache_index, key=key, first_key=1, dtype=dtype)
     logits = self.heads(self.final_ln(h_BxNxD), dtype)
     return (logits.astype(jnp.float32).reshape(b, n, s, self.out_vocab),
             new_cache)

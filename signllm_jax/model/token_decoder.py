@@ -39,20 +39,11 @@ class TokenDecoder(nnx.Module):
                cache_index=None, key=None):
     """Returns (logits_BxGxV float32, new cache or None)."""
     dtype = layers.dtype_of(self.compute_dtype)
-    g = tokens_BxG.shape[1]
     offset = 0 if cache is None else cache_index
     h_BxGxD = self.embed(tokens_BxG, offset=offset, dtype=dtype)
     h_BxGxD = layers.dropout(h_BxGxD, self.dropout_rate, layers.fold(key, 0))
-    kv_len = g if cache is None else cache[0]["k"].shape[1]
-    self_mask = layers.causal_mask(g, kv_len, offset)
-    cross_mask = enc_mask_BxL[:, None, :]
-    new_cache = None if cache is None else []
-    for i, layer in enumerate(self.layers):
-      h_BxGxD, layer_cache = layer(
-          h_BxGxD, self_mask, enc_BxLxD, cross_mask,
-          cache=None if cache is None else cache[i], cache_index=cache_index,
-          key=layers.fold(key, i + 1), dtype=dtype)
-      if cache is not None:
-        new_cache.append(layer_cache)
+    h_BxGxD, new_cache = layers.decoder_stack(
+        self.layers, h_BxGxD, enc_BxLxD, enc_mask_BxL, cache=cache,
+        cache_index=cache_index, key=key, first_key=1, dtype=dtype)
     logits = self.logits(self.final_ln(h_BxGxD), dtype)
     return logits.astype(jnp.float32), new_cache
