@@ -59,7 +59,11 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       mode="mlsf",
       # mlsf only: one shared encoder-decoder + learned language embedding.
       shared_multilingual=False,
-      p2lg_stage="joint",  # "joint" | "gloss" | "pose"
+      # "joint" | "gloss" | "pose": the stage(s) this run trains; the other
+      # is frozen. A "pose" run adopts a trained stage 1 from the workdir
+      # `gloss_workdir` names (signllm_jax/gloss_source.py).
+      p2lg_stage="joint",
+      gloss_workdir="",
       gloss_loss_weight=1.0,  # w in pose + w * xent ("joint")
       dropout=0.0,  # PT base: 0
       compute_dtype="float32",  # or "bfloat16"; params stay float32
@@ -72,6 +76,13 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       # "length" at generation; see generate/pose_decode.py).
       length_head=False,
       length_loss_weight=1.0,
+      # Guided attention (Tachibana et al. 2018, DC-TTS): w * the mean of
+      # (1 - exp(-(l/L - t/T)^2 / (2 sigma^2))) under the continuous
+      # decoder's cross-attention, which pushes frame t to read the text
+      # near its relative position while the alignment is still being
+      # learned (losses.guided_attention). 0 = off.
+      guided_attention_weight=0.0,
+      guided_attention_sigma=0.2,
       loss="mse",  # "mse" | "l1"
       # pose_tokenizer only: conv width, frames per token, FSQ levels
       # (8*5*5*5 = 1000 codes per part, the paper's 1k codebook).
@@ -166,6 +177,10 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
       max_examples=-1,            # -1 = all
       backtranslation_workdir="",  # a trained sign-to-text model ("" = none)
       render_samples=1,           # rendered samples per language
+      # Prompt2LangGloss end to end: decode stage 1 told each prompt's sign
+      # language (as `generate --lang` and the serve page do) instead of
+      # leaving the tags to the model (generate/gloss_decode.py).
+      p2lg_language_given=False,
   ))
 
   # The evaluators `signllm evaluate` runs (signllm_jax/evaluate/

@@ -4,9 +4,11 @@
 prints BLEU-4 / DTW-MJE per system, then recogniser / hand motion.
 
   python experiments/summarize_eval.py --compare tokens=A.json \
-      continuous=B.json [--metrics gloss_accuracy,bleu4,hand_travel,dtw_mje]
+      continuous=B.json [p2lg_ref="C.json@reference LangGloss"] \
+      [--metrics gloss_accuracy,bleu4,hand_travel,dtw_mje]
 prints one table per metric: a row per language, a column for each named
-report's model (own timing) and then the first report's baselines. Models
+report's model (own timing, or the row "MODEL, VARIANT" after @) and then
+the first report's baselines. Models
 compare only under one evaluator: the reports must share their
 back-translator for BLEU (the caller's to ensure; docs/RESULTS.md says which).
 """
@@ -55,11 +57,17 @@ METRIC_FORMATS = {"gloss_accuracy": ".1f", "gloss_accuracy_dtw": ".1f",
                   "hand_motion_ratio": ".2f", "dtw_mje": ".3f"}
 
 
-def _model_row(systems) -> str:
-  """The report's model in its own timing (not the oracle-length row)."""
-  own = [s for s in systems if s.startswith("SignLLM") and "oracle" not in s]
+def _model_row(systems, variant: str = "") -> str:
+  """The report's model in its own timing, or its row "MODEL, {variant}"
+  ("oracle length"; a P2LG report's "reference LangGloss")."""
+  models = [s for s in systems if s.startswith("SignLLM")]
+  if variant:
+    own = [s for s in models if s.endswith(f", {variant}")]
+  else:
+    own = [s for s in models if ", " not in s.split(")")[-1]]
   if len(own) != 1:
-    raise ValueError(f"expected one model row in own timing, got {own}")
+    raise ValueError(f"expected one model row {variant or 'in own timing'}"
+                     f", got {own} of {models}")
   return own[0]
 
 
@@ -67,13 +75,14 @@ def compare(named_reports: list[tuple[str, dict]],
             metrics=("gloss_accuracy", "bleu4", "hand_travel", "dtw_mje")
             ) -> str:
   """Tables, one per metric, of several reports' models beside the first
-  report's baselines; languages missing from a report are an error."""
+  report's baselines; languages missing from a report are an error. A
+  name "NAME@VARIANT" takes that report's row "MODEL, VARIANT"."""
   if not named_reports:
     raise ValueError("no reports to compare")
   first = named_reports[0][1]["languages"]
   baselines = [s for s in next(iter(first.values()))
                if not s.startswith("SignLLM")]
-  header = [name for name, _ in named_reports] + baselines
+  header = [name.partition("@")[0] for name, _ in named_reports] + baselines
   out = []
   for metric in metrics:
     fmt = METRIC_FORMATS.get(metric, ".3f")
@@ -85,7 +94,8 @@ def compare(named_reports: list[tuple[str, dict]],
         rows = report["languages"].get(lang)
         if rows is None:
           raise ValueError(f"report {name!r} has no {lang}")
-        cells.append(_num(rows[_model_row(rows)].get(metric), fmt))
+        row = _model_row(rows, name.partition("@")[2])
+        cells.append(_num(rows[row].get(metric), fmt))
       cells += [_num(first[lang][b].get(metric), fmt) for b in baselines]
       out.append(f"| {lang} | " + " | ".join(cells) + " |")
     out.append("")
@@ -108,11 +118,12 @@ def main(argv=None):
     return
   named = []
   for item in args.reports:
-    name, sep, path = item.partition("=")
+    name, sep, spec = item.partition("=")
     if not sep:
-      p.error(f"--compare takes NAME=REPORT.json, got {item!r}")
+      p.error(f"--compare takes NAME=REPORT.json[@VARIANT], got {item!r}")
+    path, _, variant = spec.partition("@")
     with open(path, encoding="utf-8") as f:
-      named.append((name, json.load(f)))
+      named.append((f"{name}@{variant}" if variant else name, json.load(f)))
   print(compare(named, tuple(args.metrics.split(","))))
 
 

@@ -135,6 +135,29 @@ def future_targets(pose_BxTxF, mask_BxT, k: int):
           mask_BxTxK.reshape(b, t * k))
 
 
+def guided_attention(probs_BxTxL, frame_mask_BxT, src_mask_BxL, *,
+                     sigma: float, example_mask_B=None):
+  """The guided-attention penalty (Tachibana et al. 2018): per example, the
+  mean over real frames t of sum_l A[t, l] * (1 - exp(-(p_l - p_t)^2 /
+  (2 sigma^2))), where p_t = (t + 0.5) / T and p_l = (l + 0.5) / L are the
+  relative positions of frame t among the example's T frames and of source
+  token l among its L tokens. 0 when every frame reads the text at its own
+  relative position; near 1 far from it. Returns (scalar, per-example [B])."""
+  frame_m = frame_mask_BxT.astype(jnp.float32)
+  src_m = src_mask_BxL.astype(jnp.float32)
+  t_B = jnp.maximum(frame_m.sum(1), 1.0)
+  l_B = jnp.maximum(src_m.sum(1), 1.0)
+  pos_t_BxT = (jnp.arange(frame_m.shape[1]) + 0.5)[None] / t_B[:, None]
+  pos_l_BxL = (jnp.arange(src_m.shape[1]) + 0.5)[None] / l_B[:, None]
+  d_BxTxL = pos_l_BxL[:, None, :] - pos_t_BxT[:, :, None]
+  w_BxTxL = 1.0 - jnp.exp(-jnp.square(d_BxTxL) / (2.0 * sigma ** 2))
+  per_frame_BxT = (probs_BxTxL * w_BxTxL * src_m[:, None, :]).sum(-1)
+  per_B = (per_frame_BxT * frame_m).sum(1) / t_B
+  if example_mask_B is None:
+    example_mask_B = jnp.ones_like(t_B, bool)
+  return _weighted_mean(per_B, example_mask_B.astype(jnp.float32)), per_B
+
+
 def total_loss(model_out, batch, model_cfg: ml_collections.ConfigDict):
   """The training objective of any model mode.
 
@@ -144,6 +167,8 @@ def total_loss(model_out, batch, model_cfg: ml_collections.ConfigDict):
            `token_xent` (token decoder; it also stands in for the MSE in
            per_example_mse, the RL objective's error signal)
          + length_loss_weight * (log_length - log T)^2 (with a length head)
+         + guided_attention_weight * guided_attention (if it returned the
+           cross-attention weights)
          + gloss_loss_weight * token_xent (if it predicted gloss logits).
   With future prediction k > 1 the pose loss covers every existing future
   frame (future_targets) with the same per-example reduction.
@@ -199,6 +224,16 @@ def total_loss(model_out, batch, model_cfg: ml_collections.ConfigDict):
     loss = loss + tok
     per_example_loss_B = per_example_loss_B + per_tok_B
     aux["per_example_mse"] = per_tok_B
+  if "cross_attn" in model_out:
+    w = model_cfg.guided_attention_weight
+    guided, per_guided_B = guided_attention(
+        model_out["cross_attn"], batch["pose_mask"],
+        model_out["cross_attn_src_mask"],
+        sigma=model_cfg.guided_attention_sigma,
+        example_mask_B=example_mask_B)
+    loss = loss + w * guided
+    per_example_loss_B = per_example_loss_B + w * per_guided_B
+    aux["guided_attention"] = guided
   if "log_length" in model_out:
     # Squared error of log(frames): relative length errors weigh the same
     # for short and long clips.

@@ -113,25 +113,30 @@ def init(sdef: StateDef) -> Any:
     return jax.jit(create, out_shardings=sdef.shardings)()
 
 
-def install_pose_tokenizer(state, tokenizer_model):
-  """`state` (model, optimizer) with its frozen pose tokenizer's values set
-  to the trained tokenizer's parameters (each put on the leaf's sharding).
-
-  Raises ValueError when the architectures differ.
-  """
-  target = state[0]["pose_tokenizer"]
+def install_params(state, name: str, source_module, what: str):
+  """`state` (model, optimizer) with the values of its sub-module `name`
+  (e.g. the frozen pose tokenizer or stage 1) set to `source_module`'s
+  parameters (each put on the leaf's sharding). Raises ValueError, naming
+  `what`, when the architectures differ."""
+  target = state[0][name]
   old = nnx.to_pure_dict(target)
-  new = nnx.to_pure_dict(nnx.state(tokenizer_model, nnx.Param))
+  new = nnx.to_pure_dict(nnx.state(source_module, nnx.Param))
   if jax.tree.structure(old) != jax.tree.structure(new):
-    raise ValueError("the trained pose tokenizer's parameters do not match "
-                     "this model's tokenizer (model.tokenizer_* fields)")
+    raise ValueError(f"the trained {what}'s parameters do not match this "
+                     f"model's {what}")
   for a, b in zip(jax.tree.leaves(old), jax.tree.leaves(new)):
     if a.shape != b.shape:
-      raise ValueError(f"pose tokenizer parameter shape {b.shape} != this "
-                       f"model's {a.shape}")
+      raise ValueError(f"{what} parameter shape {b.shape} != this model's "
+                       f"{a.shape}")
   nnx.replace_by_pure_dict(target, jax.tree.map(
       lambda n, o: jax.device_put(n, o.sharding), new, old))
   return state
+
+
+def install_pose_tokenizer(state, tokenizer_model):
+  """The trained pose tokenizer's weights in the model's frozen copy."""
+  return install_params(state, "pose_tokenizer", tokenizer_model,
+                        "pose tokenizer (model.tokenizer_* fields)")
 
 
 def model_def(model_cfg, *, vocab_size: int, seed: int = 0

@@ -10,7 +10,6 @@ then on the weights live in the run's checkpoints: its workdir does not need
 the tokenizer's any more. `assets/pose_tokenizer.json` records the source.
 """
 
-import json
 import logging
 import pathlib
 
@@ -73,10 +72,6 @@ def check_stats(loaded, stats) -> None:
 
 def record(workdir: pathlib.Path, loaded) -> None:
   """assets/pose_tokenizer.json: where the weights came from."""
-  path = pathlib.Path(workdir) / workdir_lib.ASSETS / RECORD
-  path.parent.mkdir(parents=True, exist_ok=True)
-  path.write_text(json.dumps({
-      "workdir": str(pathlib.Path(loaded.workdir).resolve()),
-      "step": int(loaded.step),
-      **{f: (list(loaded.cfg.model[f]) if f == "fsq_levels"
-             else loaded.cfg.model[f]) for f in FIELDS}}, indent=2) + "\n")
+  workdir_lib.record_source(workdir, RECORD, loaded, **{
+      f: (list(loaded.cfg.model[f]) if f == "fsq_levels"
+          else loaded.cfg.model[f]) for f in FIELDS})

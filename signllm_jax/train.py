@@ -26,6 +26,7 @@ from jax.experimental import multihost_utils
 
 from signllm_jax import checkpoint
 from signllm_jax import config as config_lib
+from signllm_jax import gloss_source
 from signllm_jax import metrics_writer
 from signllm_jax import optim
 from signllm_jax import rl
@@ -223,13 +224,18 @@ def _train(cfg, workdir: pathlib.Path, preempt: _Preemption) -> dict:
     pose_tok = tokenizer_source.adopt(cfg)
     if pose_tok is not None:
       tokenizer_source.check_stats(pose_tok, stats)
-  except tokenizer_source.TokenizerSourceError as e:
+    # Prompt2LangGloss apart: stage 2 adopts a trained stage 1.
+    stage1 = gloss_source.adopt(cfg, tokenizer)
+  except (tokenizer_source.TokenizerSourceError,
+          gloss_source.GlossSourceError) as e:
     raise TrainingError(str(e)) from None
   if jax.process_index() == 0:
     _write_config(cfg, workdir)
     workdir_lib.write_assets(workdir, cfg, data_path, tokenizer, stats)
     if pose_tok is not None:
       tokenizer_source.record(workdir, pose_tok)
+    if stage1 is not None:
+      gloss_source.record(workdir, stage1)
   mesh = sharding.make_mesh(cfg.mesh)
   sdef = state_lib.define(cfg, vocab_size=tokenizer.vocab_size, mesh=mesh)
   try:
@@ -266,6 +272,10 @@ def _train(cfg, workdir: pathlib.Path, preempt: _Preemption) -> dict:
         state = state_lib.install_pose_tokenizer(state, pose_tok.model)
         log.info("pose tokenizer from %s (step %d)", pose_tok.workdir,
                  pose_tok.step)
+      if stage1 is not None:
+        state = state_lib.install_params(state, "gloss", stage1.model.gloss,
+                                         "stage 1 (prompt -> LangGloss)")
+        log.info("stage 1 from %s (step %d)", stage1.workdir, stage1.step)
       rl_state = state_lib.init_rl_state(sdef, example)
     else:
       state = restored["state"]

@@ -120,6 +120,18 @@ def load_assets(workdir: pathlib.Path, cfg
         "pass --config.data.data_dir=DIR if it moved") from None
 
 
+def record_source(workdir: pathlib.Path, name: str, source, **fields
+                  ) -> pathlib.Path:
+  """W/assets/{name}: where weights adopted from another workdir came from
+  (`source`, a LoadedWorkdir: its path and step), plus `fields`."""
+  path = pathlib.Path(workdir) / ASSETS / name
+  path.parent.mkdir(parents=True, exist_ok=True)
+  path.write_text(json.dumps({
+      "workdir": str(pathlib.Path(source.workdir).resolve()),
+      "step": int(source.step), **fields}, indent=2) + "\n")
+  return path
+
+
 def copy_assets(src: pathlib.Path, dst: pathlib.Path) -> None:
   """Copies W/assets (e.g. into a derived workdir)."""
   shutil.copytree(pathlib.Path(src) / ASSETS, pathlib.Path(dst) / ASSETS,
@@ -165,6 +177,24 @@ class LoadedWorkdir:
     return f"SignLLM-{kind} ({m.variant}, step {self.step})"
 
 
+# Blocks read only when a trained model runs: a workdir trained before one
+# of their fields existed gets today's default for it (and can override
+# it); what the model was trained with is not touched.
+_INFERENCE_BLOCKS = ("generate", "evaluate")
+
+
+def _with_new_inference_defaults(cfg):
+  from experiments import base  # pylint: disable=g-import-not-at-top
+  defaults = base.get_config()
+  for block in _INFERENCE_BLOCKS:
+    if block not in cfg or block not in defaults:
+      continue
+    for field, value in defaults[block].items():
+      if field not in cfg[block]:
+        cfg[block][field] = value
+  return cfg
+
+
 def read_config(workdir: pathlib.Path, overrides: Sequence[str] = ()):
   """W/config.json with `a.b=value` overrides applied."""
   path = pathlib.Path(workdir) / "config.json"
@@ -173,7 +203,8 @@ def read_config(workdir: pathlib.Path, overrides: Sequence[str] = ()):
         f"{workdir}: no config.json, so not a training workdir (train one "
         f"with `signllm train --config ... --workdir {workdir}`)")
   try:
-    cfg = config_lib.from_json(path.read_text(encoding="utf-8"))
+    cfg = _with_new_inference_defaults(
+        config_lib.from_json(path.read_text(encoding="utf-8")))
     return config_lib.apply_overrides(cfg, overrides)
   except json.JSONDecodeError as e:
     raise WorkdirError(f"{path}: not valid JSON ({e})") from None

@@ -162,3 +162,64 @@ def test_backtranslate_mode_is_token_xent_on_text():
   loss2, aux2 = losses.total_loss({"text_logits": noisy}, batch, cfg)
   np.testing.assert_allclose(loss2, loss, rtol=1e-6)
   np.testing.assert_allclose(aux2["token_accuracy"], aux["token_accuracy"])
+
+
+def _diagonal(t, l):
+  """Attention that reads token floor(t * L / T) at frame t (one-hot)."""
+  a = np.zeros((t, l), np.float32)
+  a[np.arange(t), (np.arange(t) * l) // t] = 1.0
+  return a
+
+
+def test_guided_attention_by_hand():
+  t, l = 8, 4
+  diag = _diagonal(t, l)
+  anti = diag[::-1]
+  probs = jnp.asarray(np.stack([diag, anti]))
+  frames = jnp.ones((2, t), bool)
+  src = jnp.ones((2, l), bool)
+  mean, per = losses.guided_attention(probs, frames, src, sigma=0.2)
+  # Frame t reads token l: penalty 1 - exp(-(p_l - p_t)^2 / (2 sigma^2)).
+  pt = (np.arange(t) + 0.5) / t
+  pl = (np.arange(l) + 0.5) / l
+  w = 1 - np.exp(-(pl[None] - pt[:, None]) ** 2 / (2 * 0.2 ** 2))
+  np.testing.assert_allclose(per, [(w * diag).sum() / t, (w * anti).sum() / t],
+                             rtol=1e-5)
+  assert per[0] < 0.1 < 0.5 < per[1]
+  np.testing.assert_allclose(mean, per.mean(), rtol=1e-6)
+
+
+def test_guided_attention_ignores_padding():
+  """Padded frames and tokens change nothing: the positions are relative
+  to each example's own lengths."""
+  diag = _diagonal(6, 3)
+  _, per_small = losses.guided_attention(
+      jnp.asarray(diag[None]), jnp.ones((1, 6), bool), jnp.ones((1, 3), bool),
+      sigma=0.3)
+  padded = np.full((1, 9, 5), 7.0, np.float32)  # junk where padded
+  padded[0, :6, :3] = diag
+  padded[0, :6, 3:] = 0.0
+  frames = np.arange(9)[None] < 6
+  src = np.arange(5)[None] < 3
+  _, per_padded = losses.guided_attention(
+      jnp.asarray(padded), jnp.asarray(frames), jnp.asarray(src), sigma=0.3)
+  np.testing.assert_allclose(per_padded, per_small, rtol=1e-6)
+
+
+def test_total_loss_adds_the_weighted_guided_attention():
+  cfg = variants.model_config("smoke")
+  cfg.guided_attention_weight = 2.0
+  b, t, l = 2, 4, 3
+  pose = jnp.zeros((b, t, 151))
+  batch = {"pose": pose, "pose_mask": jnp.ones((b, t), bool),
+           "length": jnp.array([t, t]),
+           "example_mask": jnp.array([True, True])}
+  probs = jnp.full((b, t, l), 1.0 / l)
+  src = jnp.ones((b, l), bool)
+  loss, aux = losses.total_loss(
+      {"pose": pose, "cross_attn": probs, "cross_attn_src_mask": src},
+      batch, cfg)
+  want, _ = losses.guided_attention(probs, batch["pose_mask"], src,
+                                    sigma=cfg.guided_attention_sigma)
+  np.testing.assert_allclose(aux["guided_attention"], want, rtol=1e-6)
+  np.testing.assert_allclose(loss, 2.0 * want, rtol=1e-6)

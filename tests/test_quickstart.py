@@ -64,6 +64,33 @@ def test_quickstart_end_to_end(tmp_path_factory, tmp_path, capsys,
   assert len(list((workdir / "samples").glob("*.gif"))) == 8
 
 
+def test_quickstart_runs_prompt2langgloss(tmp_path_factory, tmp_path, capsys):
+  """A P2LG workdir: prompts in, the decoded LangGloss printed, the stage-1
+  table and the 'reference LangGloss' row (not a baseline) in the files."""
+  src = trained.trained_workdir(tmp_path_factory,
+                                "experiments/prompt2langgloss.py:smoke")
+  workdir = trained.copy_workdir(src, tmp_path / "qs_p2lg")
+  data_dir = trained.tiny_data_dir(tmp_path_factory)
+  args = argparse.Namespace(workdir=str(workdir), data_dir=str(data_dir),
+                            config="experiments/prompt2langgloss.py:smoke")
+  overrides = trained.smoke_overrides(data_dir) + [
+      "evaluate.max_examples=1", "evals.backtranslation.enabled=False"]
+  assert quickstart.run(args, overrides) == 0
+  out = capsys.readouterr().out
+  assert out.count("LangGloss: ") == len(languages.LANG_CODES)
+  verdict = out[out.index("Verdict:"):].splitlines()[0]
+  assert "reference LangGloss" not in verdict
+  assert "### Stage 1" in (workdir / "eval_test.md").read_text()
+
+
+def test_quickstart_recipe_has_a_p2lg_mode():
+  from signllm_jax import config as config_lib
+  cfg = config_lib.load_config("experiments/quickstart.py:mode=p2lg")
+  assert cfg.model.mode == "p2lg" and not cfg.data.language_homogeneous
+  with pytest.raises(ValueError, match="mlsf or p2lg"):
+    config_lib.load_config("experiments/quickstart.py:mode=x")
+
+
 def _report(model_mje, model_travel, nn_travel=1.2, langs=("ASL", "GSL")):
   """A report in evaluate's layout: model first, baselines, ground truth."""
   model = "SignLLM-MLSF (test)"

@@ -100,3 +100,23 @@ def test_per_language_statistics_travel_with_the_workdir(tmp_path,
       tmp_path_factory, "experiments/mlsf_cpu.py:smoke"))
   assert glob.stats_by_lang is None
   assert glob.stats_for("ASL") is glob.stats
+
+
+def test_an_older_workdir_gets_new_inference_defaults(tmp_path):
+  """A config.json written before an evaluate/generate field existed reads
+  with today's default for it, which an override can set; the blocks a
+  model was trained with are left as written."""
+  from experiments import base
+  cfg = base.get_config()
+  d = json.loads(config_lib.to_json(cfg))
+  del d["evaluate"]["p2lg_language_given"]
+  del d["generate"]["max_gloss_len"]
+  d["model"]["d_model"] = 24
+  (tmp_path / "config.json").write_text(json.dumps(d))
+  got = workdir_lib.read_config(tmp_path)
+  assert got.evaluate.p2lg_language_given is False
+  assert got.generate.max_gloss_len == cfg.generate.max_gloss_len
+  assert got.model.d_model == 24
+  got = workdir_lib.read_config(tmp_path,
+                                ["evaluate.p2lg_language_given=True"])
+  assert got.evaluate.p2lg_language_given is True

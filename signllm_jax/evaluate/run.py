@@ -34,10 +34,14 @@ EvaluateError = context_lib.EvaluateError
 BASELINE_TRAIN_EXAMPLES = systems_lib.BASELINE_TRAIN_EXAMPLES
 
 
-def _systems_note(model_name: str, mode: str) -> str:
+def _systems_note(model_name: str, mode: str,
+                  language_given: bool = False) -> str:
   p2lg = (f" Row '{context_lib.reference_gloss_row(model_name)}' is stage 2 "
           "alone (poses from the reference LangGloss, its own timing); the "
-          "model's own row runs end to end from the prompt."
+          "model's own row runs end to end from the prompt"
+          + (", stage 1 told each prompt's sign language "
+             "(evaluate.p2lg_language_given)." if language_given else
+             ", stage 1 choosing the language tags itself.")
           if mode == "p2lg" else "")
   return (f"Row '{context_lib.oracle_row(model_name)}' uses ground-truth "
           f"timing.{p2lg} Mean pose: the mean training pose for the "
@@ -89,6 +93,48 @@ def _metadata(path: pathlib.Path) -> dict:
   return json.loads(f.read_text(encoding="utf-8")) if f.is_file() else {}
 
 
+def _stage1_records(loaded, data_cfg, split, max_examples, *, progress):
+  """Stage 1 greedy and beam over the split, scored; the records are also
+  written to W/stage1_{split}.jsonl."""
+  records = stage1_lib.collect(loaded, data_cfg, split, max_examples,
+                               progress=progress)
+  (loaded.workdir / f"stage1_{split}.jsonl").write_text(
+      "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+      encoding="utf-8")
+  return stage1_lib.score_records(records)
+
+
+def _evaluate_stage1_only(loaded, data_cfg, split, max_examples, *,
+                          progress, t0) -> dict[str, Any]:
+  """The report of a p2lg_stage="gloss" workdir: stage 1 alone."""
+  try:
+    datasets.ensure_built(data_cfg.name, data_cfg.config,
+                          data_cfg.data_dir or None, progress=progress)
+    stage1 = _stage1_records(loaded, data_cfg, split, max_examples,
+                             progress=progress)
+  except (FileNotFoundError, ValueError) as e:
+    raise EvaluateError(str(e)) from None
+  settings = {"workdir": str(loaded.workdir), "step": loaded.step,
+              "split": split,
+              "dataset": f"{data_cfg.name}/{data_cfg.config}",
+              "max_examples_per_language": max_examples,
+              "generate": loaded.cfg.generate.to_dict(), "stage1": stage1,
+              "seconds": {"total": round(time.perf_counter() - t0, 1)}}
+  markdown = (f"## {loaded.name} on {data_cfg.name}/{data_cfg.config} "
+              f"{split}: stage 1 alone (p2lg_stage=gloss; its stage 2 is "
+              "untrained, so there are no pose rows)\n\n"
+              "### Stage 1: prompt -> LangGloss (prompts of held-out "
+              "templates; half name their sign language)\n\n"
+              + stage1_lib.to_markdown(stage1))
+  base = loaded.workdir / f"eval_{split}"
+  json_path, md_path = base.with_suffix(".json"), base.with_suffix(".md")
+  json_path.write_text(json.dumps({"settings": settings}, indent=2,
+                                  default=str), encoding="utf-8")
+  md_path.write_text(markdown, encoding="utf-8")
+  return {"languages": {}, "settings": settings, "markdown": markdown,
+          "json_path": json_path, "md_path": md_path, "samples": []}
+
+
 def evaluate_workdir(workdir: str | pathlib.Path, *, split: str | None = None,
                      max_examples: int | None = None,
                      overrides: Sequence[str] = (), progress: bool = True,
@@ -137,6 +183,10 @@ def evaluate_workdir(workdir: str | pathlib.Path, *, split: str | None = None,
     max_examples = int(evaluate_cfg.max_examples)
   data_cfg = ml_collections.ConfigDict(cfg.data.to_dict())
   data_cfg.language_homogeneous = True  # per-language caps and MLSF groups
+  if loaded.mode == "p2lg" and cfg.model.p2lg_stage == "gloss":
+    # Stage 1 trained alone: its stage 2 is untrained, so no pose rows.
+    return _evaluate_stage1_only(loaded, data_cfg, split, max_examples,
+                                 progress=progress, t0=t0)
   try:
     path = datasets.ensure_built(cfg.data.name, cfg.data.config,
                                  cfg.data.data_dir or None,
@@ -166,12 +216,8 @@ def evaluate_workdir(workdir: str | pathlib.Path, *, split: str | None = None,
   if loaded.mode == "p2lg":
     # Level 1 of 3 (then stage 2 from the reference LangGloss and end to
     # end, rows of the pose tables): greedy and beam against the reference.
-    records = stage1_lib.collect(loaded, data_cfg, split, max_examples,
-                                 progress=progress)
-    stage1 = stage1_lib.score_records(records)
-    (workdir / f"stage1_{split}.jsonl").write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
-        encoding="utf-8")
+    stage1 = _stage1_records(loaded, data_cfg, split, max_examples,
+                             progress=progress)
   settings = {
       "workdir": str(workdir), "step": loaded.step, "split": split,
       "dataset": f"{cfg.data.name}/{cfg.data.config}",
@@ -189,7 +235,10 @@ def evaluate_workdir(workdir: str | pathlib.Path, *, split: str | None = None,
   settings["seconds"] = {"generate": round(t_gen, 1),
                          "evals": out["seconds"],
                          "total": round(time.perf_counter() - t0, 1)}
-  note = " ".join([_systems_note(model_name, loaded.mode),
+  given = bool(cfg.evaluate.get("p2lg_language_given", False))
+  if loaded.mode == "p2lg":
+    settings["p2lg_language_given"] = given
+  note = " ".join([_systems_note(model_name, loaded.mode, given),
                    systems_lib.lexicon_note(examples, fitted), *out["notes"]])
   report = report_lib.build_report(
       out["results"], timing=systems_lib.own_timing(loaded), note=note,

@@ -26,9 +26,12 @@ from signllm_jax.data import prompts
 from signllm_jax.evaluate import caps
 from signllm_jax.evaluate import context as context_lib
 from signllm_jax.evaluate import gloss_metrics
-from signllm_jax.generate import gloss_decode
+from signllm_jax.generate import pipeline as gen
 
-DECODINGS = ("greedy", "beam")
+# "given": beam search with each prompt's sign language given (as
+# `signllm generate --prompt ... --lang L` and the serve page's picker do),
+# so only the glosses are the model's.
+DECODINGS = ("greedy", "beam", "given")
 SUBSETS = ("all", "named", "unnamed")
 
 
@@ -37,23 +40,17 @@ def _str(v) -> str:
 
 
 def decode(loaded, batch, decoding: str) -> np.ndarray:
-  """LangGloss token rows [B, G] for batch["prompt"] by `decoding`."""
-  g = loaded.cfg.generate
-  tok = loaded.tokenizer
-  src = {"prompt": batch["prompt"], "prompt_mask": batch["prompt_mask"]}
-  if decoding == "greedy":
-    out = gloss_decode.greedy_decode(
-        loaded.model, src, max_len=int(g.max_gloss_len), bos_id=tok.bos_id,
-        eos_id=tok.eos_id)
-  elif decoding == "beam":
-    out = gloss_decode.beam_search(
-        loaded.model, src, max_len=int(g.max_gloss_len),
-        beam_size=int(g.beam_size), bos_id=tok.bos_id, eos_id=tok.eos_id)
-  else:
+  """LangGloss token rows [B, G] for batch["prompt"] by `decoding`
+  ("given": beam search told each row's language, batch["lang"])."""
+  if decoding not in DECODINGS:
     raise context_lib.EvaluateError(
         f"unknown stage-1 decoding {decoding!r}; known: "
         f"{', '.join(DECODINGS)}")
-  return np.asarray(jax.device_get(out["tokens"]))
+  src = {"prompt": batch["prompt"], "prompt_mask": batch["prompt_mask"]}
+  if decoding == "given":
+    src["given_lang"] = batch["lang"]
+  return gen.decode_lang_gloss(
+      loaded, src, decoding="beam" if decoding == "given" else decoding)
 
 
 def collect(loaded, data_cfg, split: str, max_examples: int | None, *,

@@ -68,12 +68,16 @@ def produce(loaded, data_cfg, split: str, max_examples: int, *,
                                        split=split)
   cap = caps.PerLanguageCap(max_examples)
   timing = gen.own_timing(loaded)
+  given = (loaded.mode == "p2lg"
+           and bool(loaded.cfg.evaluate.get("p2lg_language_given", False)))
   out: list[context_lib.Example] = []
   for batch in tqdm.tqdm(batches, total=len(batches), desc=f"evaluate {split}",
                          disable=not progress):
     lang_B = np.asarray(jax.device_get(batch["lang"]))
     if cap.full(lang_B[0]):
       continue  # batches are single-language: skip before generating
+    if given:
+      batch = dict(batch, given_lang=batch["lang"])
     pred = gen.generate_batch(loaded, batch, length_mode=timing)
     orc = gen.generate_batch(loaded, batch, length_mode="oracle",
                              lang_gloss=pred["lang_gloss"])

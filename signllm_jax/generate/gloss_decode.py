@@ -7,6 +7,12 @@ BOS and EOS. A sequence that never emits EOS is cut at max_len. PAD (0) and
 BOS are never generated. Beam scores are log-probabilities under the model
 renormalised without PAD and BOS.
 
+A row may be given its sign language (`forced_tag_B`, the tag's token id;
+-1 = free): the probability of every language's tag (`tag_ids`) is moved
+onto that one, so each tag it emits is that one, where it would have
+emitted any. A German prompt is the same text
+for GSL and DSGS: without a given or named language the tag is a guess.
+
 Beam search keeps finished hypotheses in the beam: a finished beam can only
 extend with padding at log-probability 0, so its score is frozen and it
 competes with live beams on the summed log-probability. The optional GNMT
@@ -23,42 +29,68 @@ from flax import nnx
 _PAD = 0
 
 
+def _tags(batch, forced_tag_B, tag_ids):
+  b = batch["prompt"].shape[0]
+  if forced_tag_B is None:
+    return jnp.full((b,), -1, jnp.int32), jnp.full((1,), -1, jnp.int32)
+  if tag_ids is None:
+    raise ValueError("forced_tag_B needs tag_ids (every language's tag id)")
+  return (jnp.asarray(forced_tag_B, jnp.int32),
+          jnp.asarray(tag_ids, jnp.int32))
+
+
 def greedy_decode(model, batch, *, max_len: int, bos_id: int = 1,
-                  eos_id: int = 2):
+                  eos_id: int = 2, forced_tag_B=None, tag_ids=None):
   """Greedy LangGloss decoding from batch["prompt"] / ["prompt_mask"].
 
   Returns {"tokens": int32 [B, max_len], "lengths": int32 [B]}.
   """
   graphdef, state = nnx.split(model)
+  forced_B, tags_T = _tags(batch, forced_tag_B, tag_ids)
   tokens = _greedy(graphdef, state, batch["prompt"], batch["prompt_mask"],
-                   max_len=max_len, bos_id=bos_id, eos_id=eos_id)
+                   forced_B, tags_T, max_len=max_len, bos_id=bos_id,
+                   eos_id=eos_id)
   return {"tokens": tokens, "lengths": (tokens != _PAD).sum(1)}
 
 
 def beam_search(model, batch, *, max_len: int, beam_size: int = 4,
                 length_penalty: float = 0.0, bos_id: int = 1,
-                eos_id: int = 2):
+                eos_id: int = 2, forced_tag_B=None, tag_ids=None):
   """Beam search; returns {"tokens", "lengths", "scores" (log-prob) [B]}."""
   graphdef, state = nnx.split(model)
+  forced_B, tags_T = _tags(batch, forced_tag_B, tag_ids)
   tokens, scores = _beam(graphdef, state, batch["prompt"],
-                         batch["prompt_mask"], max_len=max_len,
+                         batch["prompt_mask"], forced_B, tags_T,
+                         max_len=max_len,
                          beam_size=beam_size, alpha=float(length_penalty),
                          bos_id=bos_id, eos_id=eos_id)
   return {"tokens": tokens, "lengths": (tokens != _PAD).sum(1),
           "scores": scores}
 
 
-def _never_pad_or_bos(logits_BxV, bos_id):
-  """Padding and BOS are never generated (they would corrupt the rows)."""
-  banned_V = (jnp.arange(logits_BxV.shape[-1]) == _PAD) | (
-      jnp.arange(logits_BxV.shape[-1]) == bos_id)
-  return jnp.where(banned_V, -jnp.inf, logits_BxV)
+def _banned(logits_BxV, bos_id, forced_B, tags_T):
+  """Padding and BOS are never generated (they would corrupt the rows). In
+  a row given its language, every tag's probability goes to that language's
+  tag (its logit becomes the log-sum-exp over all tags, the others -inf):
+  where the model would start a sign with some tag, it starts it with the
+  given one, instead of leaving out the tag."""
+  v_V = jnp.arange(logits_BxV.shape[-1])
+  banned_BxV = ((v_V == _PAD) | (v_V == bos_id))[None, :]
+  is_tag_V = (v_V[:, None] == tags_T[None, :]).any(-1)
+  given_Bx1 = (forced_B >= 0)[:, None]
+  tag_mass_B = jax.nn.logsumexp(
+      jnp.where(is_tag_V[None, :], logits_BxV, -jnp.inf), axis=-1)
+  is_given_BxV = v_V[None, :] == forced_B[:, None]
+  logits_BxV = jnp.where(given_Bx1 & is_given_BxV, tag_mass_B[:, None],
+                         logits_BxV)
+  other_BxV = given_Bx1 & is_tag_V[None, :] & ~is_given_BxV
+  return jnp.where(banned_BxV | other_BxV, -jnp.inf, logits_BxV)
 
 
 @functools.partial(jax.jit, static_argnames=(
     "graphdef", "max_len", "bos_id", "eos_id"))
-def _greedy(graphdef, state, prompt_BxL, prompt_mask_BxL, *, max_len, bos_id,
-            eos_id):
+def _greedy(graphdef, state, prompt_BxL, prompt_mask_BxL, forced_B, tags_T, *,
+            max_len, bos_id, eos_id):
   """Arg-max decoding; finished rows are padded with 0."""
   model = nnx.merge(graphdef, state)
   stage1 = model.gloss
@@ -72,7 +104,7 @@ def _greedy(graphdef, state, prompt_BxL, prompt_mask_BxL, *, max_len, bos_id,
     logits, cache = stage1.decoder(
         jax.lax.dynamic_slice_in_dim(seqs_BxG, t, 1, 1), enc_BxLxD,
         prompt_mask_BxL, cache=cache, cache_index=t)
-    logits_BxV = _never_pad_or_bos(logits[:, 0], bos_id)
+    logits_BxV = _banned(logits[:, 0], bos_id, forced_B, tags_T)
     tok_B = jnp.where(done_B, _PAD, jnp.argmax(logits_BxV, -1))
     seqs_BxG = jax.lax.dynamic_update_slice(seqs_BxG, tok_B[:, None],
                                             (0, t + 1))
@@ -87,8 +119,8 @@ def _greedy(graphdef, state, prompt_BxL, prompt_mask_BxL, *, max_len, bos_id,
 
 @functools.partial(jax.jit, static_argnames=(
     "graphdef", "max_len", "beam_size", "alpha", "bos_id", "eos_id"))
-def _beam(graphdef, state, prompt_BxL, prompt_mask_BxL, *, max_len,
-          beam_size, alpha, bos_id, eos_id):
+def _beam(graphdef, state, prompt_BxL, prompt_mask_BxL, forced_B, tags_T, *,
+          max_len, beam_size, alpha, bos_id, eos_id):
   """Beam search over flattened [B*K] rows; K = 1 is greedy."""
   model = nnx.merge(graphdef, state)
   stage1 = model.gloss
@@ -107,8 +139,9 @@ def _beam(graphdef, state, prompt_BxL, prompt_mask_BxL, *, max_len,
     tok_Nx1 = seqs_BxKxG[:, :, t].reshape(b * k, 1)
     logits, cache = stage1.decoder(tok_Nx1, enc_NxLxD, mask_NxL, cache=cache,
                                    cache_index=t)
-    logp_BxKxV = jax.nn.log_softmax(
-        _never_pad_or_bos(logits[:, 0], bos_id)).reshape(b, k, -1)
+    logp_BxKxV = jax.nn.log_softmax(_banned(
+        logits[:, 0], bos_id, jnp.repeat(forced_B, k), tags_T)
+                                    ).reshape(b, k, -1)
     v = logp_BxKxV.shape[-1]
     pad_only_V = jnp.where(jnp.arange(v) == _PAD, 0.0, -jnp.inf)
     logp_BxKxV = jnp.where(done_BxK[..., None], pad_only_V, logp_BxKxV)

@@ -165,29 +165,53 @@ def _source_rows(loaded: LoadedWorkdir, reqs: Sequence[Request]
   tokens = np.stack(rows)
   lang = np.array([languages.lang_index(r.lang) if r.lang else 0
                    for r in reqs], np.int32)
-  return {key: tokens, f"{key}_mask": tokens != 0, "lang": lang}, truncated
+  rows = {key: tokens, f"{key}_mask": tokens != 0, "lang": lang}
+  if p2lg:
+    # A P2LG request that names its language is decoded in it.
+    rows["given_lang"] = np.array(
+        [languages.lang_index(r.lang) if r.lang else -1 for r in reqs],
+        np.int32)
+  return rows, truncated
 
 
 # --------------------------------------------------------------------------
 # The compiled core, shared with evaluation.
 
 
-def decode_lang_gloss(loaded: LoadedWorkdir, batch) -> np.ndarray:
-  """Prompt2LangGloss stage 1: LangGloss token rows (BOS ... EOS 0...)."""
+def decode_lang_gloss(loaded: LoadedWorkdir, batch, *,
+                      decoding: str | None = None) -> np.ndarray:
+  """Prompt2LangGloss stage 1: LangGloss token rows (BOS ... EOS 0...).
+
+  decoding: "greedy" or "beam" (None: generate.gloss_decoding). A row of
+  batch["given_lang"] >= 0 (a language index) is decoded in that language:
+  every tag it emits is that language's (gloss_decode.py); -1 or no such
+  key leaves the tags to the model.
+  """
   g = loaded.cfg.generate
   tok = loaded.tokenizer
+  decoding = decoding or g.gloss_decoding
   src = {"prompt": batch["prompt"], "prompt_mask": batch["prompt_mask"]}
-  if g.gloss_decoding == "beam":
+  given_B = batch.get("given_lang")
+  tags = {}
+  if given_B is not None and (np.asarray(given_B) >= 0).any():
+    tag_ids_N = np.array([tok.lang_tag_id(c) for c in languages.LANG_CODES],
+                         np.int32)
+    given_B = np.asarray(jax.device_get(given_B))
+    tags = {"forced_tag_B": np.where(given_B >= 0,
+                                     tag_ids_N[np.maximum(given_B, 0)], -1),
+            "tag_ids": tag_ids_N}
+  if decoding == "beam":
     out = gloss_decode.beam_search(
         loaded.model, src, max_len=int(g.max_gloss_len),
-        beam_size=int(g.beam_size), bos_id=tok.bos_id, eos_id=tok.eos_id)
-  elif g.gloss_decoding == "greedy":
+        beam_size=int(g.beam_size), bos_id=tok.bos_id, eos_id=tok.eos_id,
+        **tags)
+  elif decoding == "greedy":
     out = gloss_decode.greedy_decode(
         loaded.model, src, max_len=int(g.max_gloss_len), bos_id=tok.bos_id,
-        eos_id=tok.eos_id)
+        eos_id=tok.eos_id, **tags)
   else:
     raise GenerateError(f"generate.gloss_decoding must be greedy or beam, "
-                        f"got {g.gloss_decoding!r}")
+                        f"got {decoding!r}")
   return np.asarray(jax.device_get(out["tokens"]))
 
 

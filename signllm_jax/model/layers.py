@@ -43,6 +43,22 @@ def param_from(value, axes) -> nnx.Param:
   return nnx.Param(value, out_sharding=axes, eager_sharding=_eager())
 
 
+class FrozenParam(nnx.Variable):
+  """A parameter that is read but never trained: gradients and the optimizer
+  take nnx.Param only, while checkpoints save every variable (the pose
+  tokenizer inside a token-decoder model; a Prompt2LangGloss stage that its
+  run does not train)."""
+
+
+def freeze(module: nnx.Module) -> nnx.Module:
+  """Turns every nnx.Param of `module` into a FrozenParam, in place."""
+  for _, sub in nnx.iter_modules(module):
+    for name, value in list(vars(sub).items()):
+      if isinstance(value, nnx.Param):
+        setattr(sub, name, FrozenParam(value[...], **value.get_metadata()))
+  return module
+
+
 def param(rngs: nnx.Rngs, init, shape, axes) -> nnx.Param:
   """A float32 parameter initialised by `init`, with logical axis names."""
   return param_from(init(rngs.params(), shape, jnp.float32), axes)
@@ -144,7 +160,8 @@ class Attention(nnx.Module):
             self._proj(x_BxSxD, self.value, self.value_bias, dtype))
 
   def __call__(self, x_BxTxD, mask_BxTxS, *, kv_BxSxD=None, kv=None,
-               cache=None, cache_index=None, key=None, dtype=jnp.float32):
+               cache=None, cache_index=None, key=None, dtype=jnp.float32,
+               with_probs: bool = False):
     """Attends from x to kv_BxSxD (self-attention when both kv args are None).
 
     Args:
@@ -159,8 +176,10 @@ class Attention(nnx.Module):
       key: dropout key on the attention weights or None.
       dtype: compute dtype.
 
+      with_probs: also return the attention weights, averaged over heads.
+
     Returns:
-      (y_BxTxD, new_cache or None).
+      (y_BxTxD, new_cache or None), plus probs_BxTxS (float32) with_probs.
     """
     q_BxTxHxK = self._proj(x_BxTxD, self.query, self.query_bias, dtype)
     if kv is not None:
@@ -180,13 +199,16 @@ class Attention(nnx.Module):
         "bthk,bshk->bhts", q_BxTxHxK, k_BxSxHxK.astype(dtype),
         preferred_element_type=jnp.float32) / math.sqrt(self.head_dim)
     logits_BxHxTxS = jnp.where(mask_BxTxS[:, None], logits_BxHxTxS, _NEG_INF)
-    probs_BxHxTxS = jax.nn.softmax(logits_BxHxTxS, axis=-1).astype(dtype)
-    probs_BxHxTxS = dropout(probs_BxHxTxS, self.dropout_rate, key)
+    probs_f32_BxHxTxS = jax.nn.softmax(logits_BxHxTxS, axis=-1)
+    probs_BxHxTxS = dropout(probs_f32_BxHxTxS.astype(dtype),
+                            self.dropout_rate, key)
     y_BxTxHxK = jnp.einsum("bhts,bshk->bthk", probs_BxHxTxS,
                            v_BxSxHxK.astype(dtype))
     y_BxTxD = (jnp.einsum("bthk,hkd->btd", y_BxTxHxK,
                           self.out[...].astype(dtype))
                + self.out_bias[...].astype(dtype))
+    if with_probs:
+      return y_BxTxD, new_cache, probs_f32_BxHxTxS.mean(1)
     return y_BxTxD, new_cache
 
 
@@ -239,8 +261,10 @@ class DecoderLayer(nnx.Module):
 
   def __call__(self, x_BxTxD, self_mask_BxTxS, enc_BxLxD, cross_mask_BxTxL,
                *, cache=None, cache_index=None, key=None,
-               dtype=jnp.float32):
-    """Returns (y_BxTxD, new_cache); cache holds k, v, cross_k, cross_v."""
+               dtype=jnp.float32, with_probs: bool = False):
+    """Returns (y_BxTxD, new_cache), plus the cross-attention weights
+    [B, T, L] (mean over heads) with_probs; cache holds k, v, cross_k,
+    cross_v."""
     self_cache = None if cache is None else {"k": cache["k"],
                                              "v": cache["v"]}
     h, new_self = self.self_attn(
@@ -249,9 +273,9 @@ class DecoderLayer(nnx.Module):
     x_BxTxD = x_BxTxD + dropout(h, self.dropout_rate, fold(key, 1))
     cross_kv = None if cache is None else (cache["cross_k"],
                                            cache["cross_v"])
-    h, _ = self.cross_attn(self.ln_cross(x_BxTxD), cross_mask_BxTxL,
-                           kv_BxSxD=enc_BxLxD, kv=cross_kv, key=fold(key, 2),
-                           dtype=dtype)
+    h, _, *probs = self.cross_attn(
+        self.ln_cross(x_BxTxD), cross_mask_BxTxL, kv_BxSxD=enc_BxLxD,
+        kv=cross_kv, key=fold(key, 2), dtype=dtype, with_probs=with_probs)
     x_BxTxD = x_BxTxD + dropout(h, self.dropout_rate, fold(key, 3))
     h = self.mlp(self.ln_mlp(x_BxTxD), key=fold(key, 4), dtype=dtype)
     x_BxTxD = x_BxTxD + dropout(h, self.dropout_rate, fold(key, 5))
@@ -259,7 +283,7 @@ class DecoderLayer(nnx.Module):
     if cache is not None:
       new_cache = dict(new_self, cross_k=cache["cross_k"],
                        cross_v=cache["cross_v"])
-    return x_BxTxD, new_cache
+    return (x_BxTxD, new_cache, *probs)
 
   def init_cache(self, batch_size: int, max_len: int, enc_BxLxD, dtype):
     """Zeroed self-attention cache plus the precomputed cross keys/values."""
@@ -272,23 +296,28 @@ class DecoderLayer(nnx.Module):
 
 def decoder_stack(decoder_layers, h_BxTxD, enc_BxLxD, enc_mask_BxL, *,
                   cache=None, cache_index=None, key=None, first_key: int,
-                  dtype=jnp.float32):
+                  dtype=jnp.float32, with_probs: bool = False):
   """Runs causal DecoderLayers over h (queries at cache_index onwards when
-  cached) -> (h_BxTxD, new per-layer caches or None). Layer i's dropout key
-  is fold(key, first_key + i)."""
+  cached) -> (h_BxTxD, new per-layer caches or None), plus with_probs the
+  cross-attention weights [B, T, L] averaged over layers and heads. Layer
+  i's dropout key is fold(key, first_key + i)."""
   t = h_BxTxD.shape[1]
   offset = 0 if cache is None else cache_index
   kv_len = t if cache is None else cache[0]["k"].shape[1]
   self_mask_1xTxS = causal_mask(t, kv_len, offset)
   cross_mask_Bx1xL = enc_mask_BxL[:, None, :]
   new_cache = None if cache is None else []
+  probs = []
   for i, layer in enumerate(decoder_layers):
-    h_BxTxD, layer_cache = layer(
+    h_BxTxD, layer_cache, *layer_probs = layer(
         h_BxTxD, self_mask_1xTxS, enc_BxLxD, cross_mask_Bx1xL,
         cache=None if cache is None else cache[i], cache_index=cache_index,
-        key=fold(key, first_key + i), dtype=dtype)
+        key=fold(key, first_key + i), dtype=dtype, with_probs=with_probs)
+    probs += layer_probs
     if cache is not None:
       new_cache.append(layer_cache)
+  if with_probs:
+    return h_BxTxD, new_cache, sum(probs) / len(probs)
   return h_BxTxD, new_cache
 
 

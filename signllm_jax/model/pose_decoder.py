@@ -71,7 +71,7 @@ class PoseDecoder(nnx.Module):
 
   def __call__(self, frames_in_BxTxF, enc_BxLxD, enc_mask_BxL, *,
                train: bool, cache=None, cache_index=None, extra_BxD=None,
-               key=None, noise_scale_C=None):
+               key=None, noise_scale_C=None, with_probs: bool = False):
     """Predicts the next frame(s) for every input position.
 
     Args:
@@ -86,9 +86,12 @@ class PoseDecoder(nnx.Module):
       extra_BxD: optional vector added to every input (language embedding).
       key: PRNG key for noise and dropout, or None.
       noise_scale_C: per joint-channel noise multiplier [150], or None.
+      with_probs: also return the cross-attention weights [B, T, L] (mean
+        over layers and heads; the guided-attention loss reads them).
 
     Returns:
-      (pred_BxTxO float32 with O = frame_dim * future, new cache or None).
+      (pred_BxTxO float32 with O = frame_dim * future, new cache or None),
+      plus the weights with_probs.
     """
     dtype = layers.dtype_of(self.compute_dtype)
     x_BxTxF = frames_in_BxTxF.astype(jnp.float32)
@@ -109,8 +112,9 @@ class PoseDecoder(nnx.Module):
     if extra_BxD is not None:
       h_BxTxD = h_BxTxD + extra_BxD[:, None].astype(dtype)
     h_BxTxD = layers.dropout(h_BxTxD, self.dropout_rate, layers.fold(key, 1))
-    h_BxTxD, new_cache = layers.decoder_stack(
+    h_BxTxD, new_cache, *probs = layers.decoder_stack(
         self.layers, h_BxTxD, enc_BxLxD, enc_mask_BxL, cache=cache,
-        cache_index=cache_index, key=key, first_key=2, dtype=dtype)
+        cache_index=cache_index, key=key, first_key=2, dtype=dtype,
+        with_probs=with_probs)
     out = self.out_proj(self.final_ln(h_BxTxD), dtype)
-    return out.astype(jnp.float32), new_cache
+    return (out.astype(jnp.float32), new_cache, *probs)

@@ -15,7 +15,7 @@ BOS (= K + 1, input only). Timing: the target at position ceil(T / ds) is
 END in every stream; generation stops when the body stream emits END
 (generate/token_decode.py).
 
-The tokenizer rides inside the model as `FrozenParam`s: gradients and the
+The tokenizer rides inside the model as `layers.FrozenParam`s: gradients and the
 optimizer take nnx.Param only, so it is never trained here, and it is saved
 in every checkpoint, which makes a token workdir self-contained (train.py
 installs the trained tokenizer's weights before the first step).
@@ -31,19 +31,6 @@ from signllm_jax.model import layers
 from signllm_jax.model import pose_tokenizer as tok_lib
 
 STREAMS = 3  # body, left hand, right hand (pose_tokenizer.PART_NAMES)
-
-
-class FrozenParam(nnx.Variable):
-  """A parameter that is read but never trained (the pose tokenizer)."""
-
-
-def freeze(module: nnx.Module) -> nnx.Module:
-  """Turns every nnx.Param of `module` into a FrozenParam, in place."""
-  for _, sub in nnx.iter_modules(module):
-    for name, value in list(vars(sub).items()):
-      if isinstance(value, nnx.Param):
-        setattr(sub, name, FrozenParam(value[...], **value.get_metadata()))
-  return module
 
 
 def end_id(codebook_size: int) -> int:

@@ -86,6 +86,12 @@ class EncDec(nnx.Module):
           frame_dim=cfg.frame_dim, future=cfg.future_prediction,
           counter_only=cfg.counter_only_input, noise_std=cfg.input_noise_std,
           compute_dtype=cfg.compute_dtype, rngs=rngs)
+    # The guided-attention loss (losses.guided_attention) needs the
+    # continuous decoder's cross-attention weights in training.
+    self.guided = bool(cfg.guided_attention_weight) and not self.tokens
+    if cfg.guided_attention_weight and self.tokens:
+      raise ValueError("model.guided_attention_weight applies to the "
+                       "continuous pose decoder, not pose_decoder=tokens")
     self.length_head = nnx.data(None)
     if cfg.length_head:
       self.length_head = layers.Dense(cfg.d_model, 1, ("embed", "frame"),
@@ -107,9 +113,10 @@ class EncDec(nnx.Module):
 
   def decode(self, inputs, enc_BxLxD, enc_mask_BxL, lang_B=None, *,
              train: bool, cache=None, cache_index=None, key=None,
-             noise_scale_C=None):
+             noise_scale_C=None, with_probs: bool = False):
     """inputs: frames [B, T, F] (continuous) or tokens [B, N, 3] (tokens);
-    returns (frames [B, T, F*k] or logits [B, N, 3, K+1], cache)."""
+    returns (frames [B, T, F*k] or logits [B, N, 3, K+1], cache), plus the
+    continuous decoder's cross-attention weights [B, T, L] with_probs."""
     if self.tokens:
       return self.decoder(inputs, enc_BxLxD, enc_mask_BxL, train=train,
                           cache=cache, cache_index=cache_index,
@@ -117,7 +124,7 @@ class EncDec(nnx.Module):
     return self.decoder(inputs, enc_BxLxD, enc_mask_BxL,
                         train=train, cache=cache, cache_index=cache_index,
                         extra_BxD=self._lang_vec(lang_B), key=key,
-                        noise_scale_C=noise_scale_C)
+                        noise_scale_C=noise_scale_C, with_probs=with_probs)
 
   def predict_log_length(self, enc_BxLxD, enc_mask_BxL):
     """log(frame count) [B] from the mean of the real encoder positions."""
@@ -139,9 +146,14 @@ class EncDec(nnx.Module):
     enc_BxLxD = self.encode(tokens_BxL, mask_BxL, lang_B,
                             key=layers.fold(key, 0))
     inputs = targets if self.tokens else pose_decoder.shift_right(targets)
-    pred, _ = self.decode(inputs, enc_BxLxD, mask_BxL, lang_B, train=train,
-                          key=layers.fold(key, 1), noise_scale_C=noise_scale_C)
+    guided = self.guided and train
+    pred, _, *probs = self.decode(
+        inputs, enc_BxLxD, mask_BxL, lang_B, train=train,
+        key=layers.fold(key, 1), noise_scale_C=noise_scale_C,
+        with_probs=guided)
     out = {"pose_token_logits" if self.tokens else "pose": pred}
+    if guided:
+      out.update(cross_attn=probs[0], cross_attn_src_mask=mask_BxL)
     if self.length_head is not None:
       out["log_length"] = self.predict_log_length(enc_BxLxD, mask_BxL)
     return out
@@ -186,7 +198,7 @@ class _Base(nnx.Module):
     # workdir (train.py) and live in this model's checkpoints.
     self.pose_tokenizer = nnx.data(None)
     if cfg.pose_decoder == "tokens":
-      self.pose_tokenizer = pose_token_decoder.freeze(
+      self.pose_tokenizer = layers.freeze(
           pose_tokenizer.PoseTokenizer(cfg, rngs=rngs))
 
   def _train_key(self, train: bool):
@@ -284,6 +296,13 @@ class P2LGModel(_Base):
     self.stage = cfg.p2lg_stage
     self.gloss = PromptToGloss(cfg, vocab_size=vocab_size, rngs=rngs)
     self.pose = EncDec(cfg, vocab_size=vocab_size, num_langs=0, rngs=rngs)
+    # Trained apart, the stage a run does not train is frozen: no optimizer
+    # state, no update, bit-identical through the run (a "pose" run's stage
+    # 1 comes from model.gloss_workdir, gloss_source.py).
+    if self.stage == "pose":
+      layers.freeze(self.gloss)
+    elif self.stage == "gloss":
+      layers.freeze(self.pose)
 
   def pose_branch(self, batch):
     return self.pose, batch["lang_gloss"], batch["lang_gloss_mask"], None

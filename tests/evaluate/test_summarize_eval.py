@@ -54,3 +54,22 @@ def test_compare_puts_models_beside_the_first_reports_baselines():
                       f"| {report_lib.GROUND_TRUTH} |")
   assert lines[4] == "| ASL | 84.2 | 17.0 | 60.0 | 99.5 |"
   assert lines[-1] == "| ASL | - | - | - | - |"  # no BLEU in these reports
+
+
+def test_compare_takes_a_named_variant_row():
+  """A P2LG report has two model rows in own timing: end to end and
+  stage 2 from the reference LangGloss; "@VARIANT" picks the second."""
+  model = "SignLLM-P2LG (cpu, step 9)"
+  report = report_lib.build_report(
+      {"ASL": {model: {"examples": 2, "gloss_accuracy": 80.0},
+               f"{model}, reference LangGloss": {"examples": 2,
+                                                 "gloss_accuracy": 90.0},
+               report_lib.GROUND_TRUTH: {"examples": 2,
+                                         "gloss_accuracy": 99.5}}},
+      timing="predicted")
+  text = summarize_eval.compare(
+      [("e2e", report), ("ref@reference LangGloss", report)],
+      metrics=("gloss_accuracy",))
+  lines = text.splitlines()
+  assert lines[2] == f"| lang | e2e | ref | {report_lib.GROUND_TRUTH} |"
+  assert lines[4] == "| ASL | 80.0 | 90.0 | 99.5 |"

@@ -96,3 +96,35 @@ def test_shared_multilingual_generation_runs():
     want = hits[0] + 1 if hits.size else 5
     assert lengths[row] == want, (row, pose[row, :, -1], lengths)
     assert not pose[row, want:].any()
+
+
+def _tag_biased(model, bias_by_id):
+  """A copy of the P2LG model whose stage-1 logits favour some tokens."""
+  from flax import nnx
+  biased = nnx.clone(model)
+  b = biased.gloss.decoder.logits.bias
+  for token, value in bias_by_id.items():
+    b[...] = b[...].at[token].add(value)
+  return biased
+
+
+@pytest.mark.parametrize("decoder", ["greedy", "beam"])
+def test_a_given_language_is_the_only_tag_decoded(model, batch, decoder):
+  """Tags 10..12 stand for three languages; the model prefers tag 10, then
+  11. Free rows emit 10; a row given 11 or 12 emits it where it emitted 10
+  (the tags' probability moves to the given one) and never another tag; a
+  row given -1 decodes as if nothing were given."""
+  tags = np.array([10, 11, 12], np.int32)
+  biased = _tag_biased(model, {10: 100.0, 11: 50.0})
+  run = (generate.greedy_decode if decoder == "greedy" else
+         lambda *a, **k: generate.beam_search(*a, beam_size=3, **k))
+  free = np.asarray(run(biased, batch, max_len=MAX_LEN)["tokens"])
+  assert np.all(free[:, 1:] == 10)
+  given = np.asarray(run(biased, batch, max_len=MAX_LEN,
+                         forced_tag_B=np.array([11, -1, 12], np.int32),
+                         tag_ids=tags)["tokens"])
+  assert np.all(given[0, 1:] == 11)
+  np.testing.assert_array_equal(given[1], free[1])
+  assert np.all(given[2, 1:] == 12)
+  with pytest.raises(ValueError, match="tag_ids"):
+    run(biased, batch, max_len=MAX_LEN, forced_tag_B=np.array([11, -1, 12]))

@@ -163,3 +163,25 @@ def test_dropout_is_random_in_training_only(batch):
   a, b, eval_out = _train_train_eval(helpers.build(dropout=0.3), batch)
   assert not np.allclose(a, b)
   assert not np.allclose(a, eval_out)
+
+
+def test_guided_attention_returns_the_cross_attention_in_training(batch):
+  """With a guided-attention weight the training forward also returns the
+  cross-attention weights (rows sum to 1 over the real tokens); the poses
+  are the same as without it, and inference returns poses only."""
+  plain = helpers.build(shared_multilingual=True)
+  guided = helpers.build(shared_multilingual=True,
+                         guided_attention_weight=1.0)
+  out = fwd(guided, batch, train=True)
+  probs = np.asarray(out["cross_attn"])
+  b, t = batch["pose"].shape[:2]
+  assert probs.shape == (b, t, batch["text"].shape[1])
+  np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-5)
+  assert np.all(probs[~np.asarray(batch["text_mask"])[:, None, :]
+                      .repeat(t, 1)] < 1e-6)
+  np.testing.assert_allclose(out["pose"], fwd(plain, batch, train=True)["pose"],
+                             rtol=1e-6, atol=1e-6)
+  assert "cross_attn" not in fwd(guided, batch, train=False)
+  with pytest.raises(ValueError, match="continuous pose decoder"):
+    helpers.build(guided_attention_weight=1.0, pose_decoder="tokens",
+                  tokenizer_channels=8)

@@ -10,6 +10,7 @@ from flax import nnx
 
 from signllm_jax import losses
 from signllm_jax.generate import pose_decode
+from signllm_jax.model import layers
 from signllm_jax.model import pose_token_decoder as ptd
 from signllm_jax.model import pose_tokenizer as tok_lib
 from tests.model import helpers
@@ -48,7 +49,7 @@ def test_unknown_pose_decoder_is_refused():
 
 
 def test_tokenizer_is_frozen_params_and_gets_no_gradient(model):
-  frozen = nnx.state(model.pose_tokenizer, ptd.FrozenParam)
+  frozen = nnx.state(model.pose_tokenizer, layers.FrozenParam)
   assert jax.tree.leaves(frozen), "the tokenizer holds FrozenParams"
   assert not jax.tree.leaves(nnx.state(model.pose_tokenizer, nnx.Param))
   batch = helpers.make_batch(t=12)
