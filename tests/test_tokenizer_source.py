@@ -169,8 +169,8 @@ def test_the_token_workdir_generates_and_evaluates(token_workdir, tmp_path):
 
 
 class _RecordingTranslator:
-  """Reads every sequence as its language's first reference text, so the
-  ground truth and the reconstruction score alike; records what it got."""
+  """Answers one constant text for every sequence, so the ground truth and
+  the reconstruction score alike; records what it got."""
   name = "recording translator"
 
   def __init__(self):

@@ -94,8 +94,8 @@ def _metadata(path: pathlib.Path) -> dict:
 
 
 def _stage1_records(loaded, data_cfg, split, max_examples, *, progress):
-  """Stage 1 greedy and beam over the split, scored; the records are also
-  written to W/stage1_{split}.jsonl."""
+  """Stage 1 over the split in each of stage1.DECODINGS, scored; the
+  records are also written to W/stage1_{split}.jsonl."""
   records = stage1_lib.collect(loaded, data_cfg, split, max_examples,
                                progress=progress)
   (loaded.workdir / f"stage1_{split}.jsonl").write_text(
@@ -215,7 +215,8 @@ def evaluate_workdir(workdir: str | pathlib.Path, *, split: str | None = None,
   stage1 = None
   if loaded.mode == "p2lg":
     # Level 1 of 3 (then stage 2 from the reference LangGloss and end to
-    # end, rows of the pose tables): greedy and beam against the reference.
+    # end, rows of the pose tables): greedy, beam and language-given beam
+    # against the reference.
     stage1 = _stage1_records(loaded, data_cfg, split, max_examples,
                              progress=progress)
   settings = {

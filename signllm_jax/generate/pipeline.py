@@ -165,13 +165,13 @@ def _source_rows(loaded: LoadedWorkdir, reqs: Sequence[Request]
   tokens = np.stack(rows)
   lang = np.array([languages.lang_index(r.lang) if r.lang else 0
                    for r in reqs], np.int32)
-  rows = {key: tokens, f"{key}_mask": tokens != 0, "lang": lang}
+  arrays = {key: tokens, f"{key}_mask": tokens != 0, "lang": lang}
   if p2lg:
     # A P2LG request that names its language is decoded in it.
-    rows["given_lang"] = np.array(
+    arrays["given_lang"] = np.array(
         [languages.lang_index(r.lang) if r.lang else -1 for r in reqs],
         np.int32)
-  return rows, truncated
+  return arrays, truncated
 
 
 # --------------------------------------------------------------------------
@@ -192,11 +192,12 @@ def decode_lang_gloss(loaded: LoadedWorkdir, batch, *,
   decoding = decoding or g.gloss_decoding
   src = {"prompt": batch["prompt"], "prompt_mask": batch["prompt_mask"]}
   given_B = batch.get("given_lang")
+  if given_B is not None:
+    given_B = np.asarray(jax.device_get(given_B))
   tags = {}
-  if given_B is not None and (np.asarray(given_B) >= 0).any():
+  if given_B is not None and (given_B >= 0).any():
     tag_ids_N = np.array([tok.lang_tag_id(c) for c in languages.LANG_CODES],
                          np.int32)
-    given_B = np.asarray(jax.device_get(given_B))
     tags = {"forced_tag_B": np.where(given_B >= 0,
                                      tag_ids_N[np.maximum(given_B, 0)], -1),
             "tag_ids": tag_ids_N}
